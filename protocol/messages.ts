@@ -1,0 +1,150 @@
+// Device message payloads: CBOR maps with one- or two-letter keys (the wire stays <= 128 bytes).
+// Plain types, shared by the firmware (XS) and the Node tiers; the runtime schemas that check them
+// at every boundary live in ./schema/ and are tied to these types at compile time.
+//
+// Fixed point: physical values travel as integers scaled by CENTI (100): "a": 981 is 9.81 m/s².
+// Every message carries the envelope: v (payload version), d (device id), b (boot id, random
+// uint32 per boot), s (sequence number: per boot, +1 per published message of any kind),
+// t (device clock, ms since the Unix epoch; 0 until SNTP has set the clock).
+import type { PAYLOAD_VERSION } from "./limits.js";
+
+/** The version this build speaks, as a type: PAYLOAD_VERSION. */
+export type PayloadVersion = typeof PAYLOAD_VERSION;
+
+export interface Envelope {
+  /** payload version, PAYLOAD_VERSION */
+  v: PayloadVersion;
+  /** device id (topic's device segment) */
+  d: string;
+  /** boot id: random uint32 drawn at boot */
+  b: number;
+  /** sequence number within the boot, from 0, +1 per message */
+  s: number;
+  /** device timestamp, ms since epoch; 0 when the clock is not set */
+  t: number;
+}
+
+/** ISO 10816-3 zone A..D as 0..3 */
+export type ZoneIndex = 0 | 1 | 2 | 3;
+export const ZONE_LETTERS = ["A", "B", "C", "D"] as const;
+
+/** Telemetry: features of one analysis window. Topic .../tele, QoS 1. */
+export interface Telemetry extends Envelope {
+  /** window length, samples */
+  w: number;
+  /** sample rate, Hz */
+  r: number;
+  /** acceleration RMS per axis [x,y,z], mean removed, centi-m/s² */
+  a: [number, number, number];
+  /** velocity RMS per axis [x,y,z] over band f, centi-mm/s */
+  u: [number, number, number];
+  /** band of the velocity RMS [lowHz, highHz] (high is below Nyquist when the rate is low) */
+  f: [number, number];
+  /** peak |acceleration| of the dominant axis (largest acceleration RMS), centi-m/s² */
+  p: number;
+  /** crest factor (peak / RMS) of the dominant axis, centi */
+  c: number;
+  /** kurtosis (not excess; sine 1.5, Gaussian 3) of the dominant axis, centi */
+  k: number;
+  /** band acceleration RMS of the dominant axis, centi-m/s²; edges in status "be" */
+  e: number[];
+  /** ISO 10816-3 zone from the largest axis velocity RMS */
+  z: ZoneIndex;
+  /** anomaly score (standardised distance to the baseline), centi; null while learning */
+  n: number | null;
+}
+
+export type AlertKind = "zone" | "vrms" | "anomaly" | "sensor";
+export const ALERT_KINDS: readonly AlertKind[] = ["zone", "vrms", "anomaly", "sensor"];
+
+/** Alert: a state change of one alarm. Topic .../alert, QoS 1. */
+export interface Alert extends Envelope {
+  /** what raised it */
+  k: AlertKind;
+  /** level: 0 cleared, 1 warning, 2 alarm */
+  l: 0 | 1 | 2;
+  /** the value that crossed (centi-units of the kind: mm/s for vrms, score for anomaly, zone index for zone) */
+  x: number;
+  /** the limit it crossed, same unit as x */
+  y: number;
+  /** zone at the time */
+  z: ZoneIndex;
+  /** short human text, optional */
+  m?: string;
+}
+
+/** Status / heartbeat, retained. Topic .../status, QoS 1. */
+export interface Status extends Envelope {
+  /** online: true; the Last Will carries false */
+  o: boolean;
+  /** firmware version */
+  fw: string;
+  /** uptime, s */
+  up: number;
+  /** free memory, bytes */
+  mem: number;
+  /** Wi-Fi RSSI, dBm */
+  rs: number;
+  /** ring depth: messages waiting for PUBACK or for a connection */
+  q: number;
+  /** messages dropped from the ring since boot (oldest telemetry first) */
+  x: number;
+  /** FIFO overruns since boot */
+  ov: number;
+  /** sensor part, e.g. "lis3dh" */
+  sp: string;
+  /** sample rate, Hz */
+  r: number;
+  /** baseline state: 0 learning, 1 ready, 2 pushed from the cloud */
+  bl: 0 | 1 | 2;
+  /** band edges of telemetry "e", Hz (n+1 values) */
+  be: number[];
+  /** version of the config in force (0 = build defaults) */
+  cv: number;
+  /** last config error, when the last config was rejected */
+  er?: string;
+}
+
+/** The Last Will: published by the broker when the device vanishes. No sequence: the broker sends it. */
+export interface Will {
+  v: PayloadVersion;
+  d: string;
+  b: number;
+  o: false;
+}
+
+/** ISO 10816-3 machine class: group 1 (large, > 300 kW) or 2 (15..300 kW), rigid or flexible foundation. */
+export type MachineClass = "1r" | "1f" | "2r" | "2f";
+export const MACHINE_CLASSES: readonly MachineClass[] = ["1r", "1f", "2r", "2f"];
+
+/** Accelerometer full-scale range, ±g. */
+export type RangeG = 2 | 4 | 8 | 16;
+
+/** Remote configuration, retained, gateway/cloud -> device. Topic .../cfg. All fields but v/cv optional. */
+export interface DeviceConfig {
+  v: PayloadVersion;
+  /** config version: the device applies only versions greater than the one it holds */
+  cv: number;
+  /** sample rate, Hz (the sensor picks the nearest rate it supports at or above) */
+  r?: number;
+  /** range, ±g: 2, 4, 8 or 16 */
+  g?: RangeG;
+  /** window length, samples (power of two, 256..4096) */
+  w?: number;
+  /** hop between windows, samples (<= w) */
+  h?: number;
+  /** ISO machine class */
+  mc?: MachineClass;
+  /** velocity RMS warning / alarm thresholds, centi-mm/s (override the ISO zone limits) */
+  tw?: number;
+  ta?: number;
+  /** anomaly score alarm threshold, centi */
+  tn?: number;
+  /** status / heartbeat interval, s */
+  hb?: number;
+  /** anomaly baseline: per-feature mean and standard deviation (float), learned elsewhere */
+  bm?: number[];
+  bs?: number[];
+  /** learning period, windows (0 keeps the current baseline) */
+  lw?: number;
+}

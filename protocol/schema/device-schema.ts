@@ -1,0 +1,127 @@
+// Runtime schemas (TypeBox) of the device messages, tied at compile time to the plain types in
+// ../messages.ts so the two cannot drift. Used by the gateway (on receipt) and the cloud (per record).
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { ALERT_KINDS, MACHINE_CLASSES, type Alert, type DeviceConfig, type Status, type Telemetry, type Will } from "../messages.js";
+import { ID_MAX_LENGTH, ID_PATTERN } from "../topics.js";
+import { MAX_BANDS, PAYLOAD_VERSION } from "../limits.js";
+
+const UINT32_MAX = 4294967295;
+/** Largest device timestamp accepted: year 2100, ms. */
+const MAX_TIMESTAMP_MS = 4102444800000;
+
+const Id = Type.String({ pattern: ID_PATTERN.source, maxLength: ID_MAX_LENGTH });
+const U32 = Type.Integer({ minimum: 0, maximum: UINT32_MAX });
+/** centi-units of physical magnitudes: up to 10^7 (100,000 m/s², 100 m/s...) */
+const Centi = Type.Integer({ minimum: 0, maximum: 10_000_000 });
+const Zone = Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2), Type.Literal(3)]);
+
+export const EnvelopeFields = {
+  v: Type.Literal(PAYLOAD_VERSION),
+  d: Id,
+  b: U32,
+  s: U32,
+  t: Type.Integer({ minimum: 0, maximum: MAX_TIMESTAMP_MS }),
+};
+
+export const TelemetrySchema = Type.Object(
+  {
+    ...EnvelopeFields,
+    w: Type.Integer({ minimum: 16, maximum: 65536 }),
+    r: Type.Integer({ minimum: 1, maximum: 100_000 }),
+    a: Type.Tuple([Centi, Centi, Centi]),
+    u: Type.Tuple([Centi, Centi, Centi]),
+    f: Type.Tuple([Type.Integer({ minimum: 0, maximum: 50_000 }), Type.Integer({ minimum: 0, maximum: 50_000 })]),
+    p: Centi,
+    c: Centi,
+    k: Centi,
+    e: Type.Array(Centi, { maxItems: MAX_BANDS }),
+    z: Zone,
+    n: Type.Union([Centi, Type.Null()]),
+  },
+  { additionalProperties: false },
+);
+
+export const AlertSchema = Type.Object(
+  {
+    ...EnvelopeFields,
+    k: Type.Union(ALERT_KINDS.map((kind) => Type.Literal(kind))),
+    l: Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2)]),
+    x: Type.Integer({ minimum: -10_000_000, maximum: 10_000_000 }),
+    y: Type.Integer({ minimum: -10_000_000, maximum: 10_000_000 }),
+    z: Zone,
+    m: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
+export const StatusSchema = Type.Object(
+  {
+    ...EnvelopeFields,
+    o: Type.Boolean(),
+    fw: Type.String({ maxLength: 24 }),
+    up: U32,
+    mem: U32,
+    rs: Type.Integer({ minimum: -127, maximum: 0 }),
+    q: U32,
+    x: U32,
+    ov: U32,
+    sp: Type.String({ maxLength: 16 }),
+    r: Type.Integer({ minimum: 0, maximum: 100_000 }),
+    bl: Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2)]),
+    be: Type.Array(Type.Integer({ minimum: 0, maximum: 50_000 }), { maxItems: MAX_BANDS + 1 }),
+    cv: U32,
+    er: Type.Optional(Type.String({ maxLength: 96 })),
+  },
+  { additionalProperties: false },
+);
+
+export const WillSchema = Type.Object(
+  {
+    v: EnvelopeFields.v,
+    d: Id,
+    b: U32,
+    o: Type.Literal(false),
+  },
+  { additionalProperties: false },
+);
+
+const Thresh = Type.Integer({ minimum: 1, maximum: 10_000_000 });
+export const DeviceConfigSchema = Type.Object(
+  {
+    v: Type.Literal(PAYLOAD_VERSION),
+    cv: Type.Integer({ minimum: 1, maximum: UINT32_MAX }),
+    r: Type.Optional(Type.Integer({ minimum: 100, maximum: 6400 })),
+    g: Type.Optional(Type.Union([Type.Literal(2), Type.Literal(4), Type.Literal(8), Type.Literal(16)])),
+    w: Type.Optional(Type.Integer({ minimum: 256, maximum: 4096 })),
+    h: Type.Optional(Type.Integer({ minimum: 16, maximum: 4096 })),
+    mc: Type.Optional(Type.Union(MACHINE_CLASSES.map((c) => Type.Literal(c)))),
+    tw: Type.Optional(Thresh),
+    ta: Type.Optional(Thresh),
+    tn: Type.Optional(Thresh),
+    hb: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
+    bm: Type.Optional(Type.Array(Type.Number(), { maxItems: 16 })),
+    bs: Type.Optional(Type.Array(Type.Number({ minimum: 0 }), { maxItems: 16 })),
+    lw: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+  },
+  { additionalProperties: false },
+);
+
+// Compile-time ties between schemas and the plain types the firmware uses.
+// Mutual assignability: each type fits the other (strict identity trips over TypeBox intersections).
+type Equals<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+export type SchemaTypeTies = [
+  Assert<Equals<Static<typeof TelemetrySchema>, Telemetry>>,
+  Assert<Equals<Static<typeof AlertSchema>, Alert>>,
+  Assert<Equals<Static<typeof StatusSchema>, Status>>,
+  Assert<Equals<Static<typeof WillSchema>, Will>>,
+  Assert<Equals<Static<typeof DeviceConfigSchema>, DeviceConfig>>,
+];
+
+export const DeviceMessageSchemas: Record<"tele" | "alert" | "status" | "will" | "cfg", TSchema> = {
+  tele: TelemetrySchema,
+  alert: AlertSchema,
+  status: StatusSchema,
+  will: WillSchema,
+  cfg: DeviceConfigSchema,
+};
