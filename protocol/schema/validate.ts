@@ -61,11 +61,28 @@ export function decodeCbor(bytes: Uint8Array, maxBytes = MAX_DEVICE_MESSAGE_BYTE
   if (bytes.length > maxBytes) {
     throw new ContractError(ContractErrorCode.Oversize, "", `message is ${bytes.length} bytes, limit ${maxBytes}`);
   }
-  scanCbor(bytes, limits);
+  try {
+    scanCbor(bytes, limits);
+  } catch (error) {
+    // '{' and '[' are also valid CBOR heads (long text strings / arrays): name the likely mistake
+    if ((bytes[0] === 0x7b || bytes[0] === 0x5b) && looksLikeJson(bytes)) {
+      throw new ContractError(ContractErrorCode.NotCbor, "", "not CBOR: the payload is JSON; devices must send CBOR");
+    }
+    throw error;
+  }
   try {
     return cborDecoder.decode(bytes);
   } catch (error) {
     throw new ContractError(ContractErrorCode.NotCbor, "", `not CBOR: ${(error as Error).message}`);
+  }
+}
+
+function looksLikeJson(bytes: Uint8Array): boolean {
+  try {
+    JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    return true;
+  } catch {
+    return false;
   }
 }
 
