@@ -21,6 +21,7 @@ export const IngestErrors = {
   ClientCertificate: { code: "VW_CLIENT_CERTIFICATE", statusCode: 403, message: "a trusted client certificate is required" },
   /** the batch envelope broke the wire contract (code replaced by the ContractError's) */
   BadBatch: { code: "VW_SCHEMA", statusCode: 400, message: "the batch does not match the wire contract" },
+  BadJson: { code: "VW_NOT_JSON", statusCode: 400, message: "the body is not valid JSON" },
   /** gzip body that does not inflate */
   BadEncoding: { code: "VW_BAD_ENCODING", statusCode: 400, message: "the request body could not be decoded" },
   BodyTooLarge: { code: "VW_BODY_TOO_LARGE", statusCode: 413, message: "request body is larger than the configured limit" },

@@ -13,7 +13,7 @@ export class OpensslError extends Error {
     readonly stderr: string,
     readonly exitCode: number | null,
   ) {
-    super(`openssl ${args[0] ?? ""} failed (exit ${exitCode ?? "signal"}): ${stderr.trim().split("\n").slice(-3).join(" | ")}`);
+    super(`openssl ${args[0] ?? ""} failed (${exitCode === null ? "not run, or killed" : `exit ${exitCode}`}): ${stderr.trim().split("\n").slice(-3).join(" | ")}`);
     this.name = "OpensslError";
   }
 }
@@ -33,6 +33,10 @@ export async function openssl(args: string[], options: OpensslOptions = {}): Pro
       { cwd: options.cwd, encoding: "buffer", timeout: OPENSSL_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, OPENSSL_CONF: "/dev/null" } },
       (error, stdout, stderr) => {
         if (error) {
+          if (error.code === "ENOENT") {
+            reject(new OpensslError(args, `the openssl CLI was not found (${OPENSSL_BIN}); install OpenSSL 3 or set VW_OPENSSL`, null));
+            return;
+          }
           const code = typeof error.code === "number" ? error.code : null;
           reject(new OpensslError(args, stderr.toString("utf8") || error.message, code));
           return;

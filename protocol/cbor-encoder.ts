@@ -42,6 +42,9 @@ export type CborValue =
   | { readonly [key: string]: CborValue };
 
 export class CborEncoder {
+  // kept as an ArrayBuffer (not buffer.buffer, typed ArrayBufferLike) so slice() type-checks
+  // against the Moddable SDK's typings too, where ArrayBufferLike includes HostBuffer
+  readonly #arrayBuffer: ArrayBuffer;
   readonly #buffer: Uint8Array;
   readonly #view: DataView;
   // 4 bytes for float bit tricks, made once so encoding a float allocates nothing.
@@ -49,8 +52,9 @@ export class CborEncoder {
   #position = 0;
 
   constructor(capacityBytes = 256) {
-    this.#buffer = new Uint8Array(capacityBytes);
-    this.#view = new DataView(this.#buffer.buffer);
+    this.#arrayBuffer = new ArrayBuffer(capacityBytes);
+    this.#buffer = new Uint8Array(this.#arrayBuffer);
+    this.#view = new DataView(this.#arrayBuffer);
   }
 
   get length(): number {
@@ -69,7 +73,7 @@ export class CborEncoder {
 
   /** A fresh ArrayBuffer holding a copy of the encoded bytes (what an MQTT client sends). */
   toArrayBuffer(): ArrayBuffer {
-    return this.#buffer.buffer.slice(0, this.#position) as ArrayBuffer;
+    return this.#arrayBuffer.slice(0, this.#position);
   }
 
   #reserve(count: number): number {

@@ -18,6 +18,13 @@ export const repoRoot = (() => {
  * One line per simulated host module.
  */
 export const simulatedHostModules: Record<string, string> = {
+  timer: "firmware/sim/host/timer.ts",
+  time: "firmware/sim/host/time.ts",
+  "embedded:io/i2c": "firmware/sim/host/i2c.ts",
+  "embedded:io/smbus": "firmware/sim/host/smbus.ts",
+  "embedded:network/mqtt/client": "firmware/sim/host/mqtt-client.ts",
+  preference: "firmware/sim/host/preference.ts",
+  net: "firmware/sim/host/net.ts",
 };
 
 function hostModulesPlugin(extra: Record<string, string>): Plugin {

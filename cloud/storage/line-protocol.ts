@@ -1,172 +1,174 @@
-// Batch record -> InfluxDB point -> line protocol. The schema (measurements, tags, fields, units)
-// is documented in cloud/README.md; keep the two in step (the e2e audit and Grafana read it).
-//
-// Tags are site, gateway and device ONLY: ids, boot ids and sequence numbers are fields, never tags
-// (series cardinality). The point time is the record's ts (µs, fixed by the gateway when it first
-// persisted the record), so a retried write lands on the same point and overwrites it.
-import type { BatchRecord, GatewayEvent, GatewayStatus } from "../../protocol/batch.js";
-import type { Alert, Status, Telemetry, Will } from "../../protocol/messages.js";
+// Batch record -> InfluxDB line protocol, written straight into one growing Buffer with the byte
+// offset of every line: no per-field strings, so a 5,000-record batch costs the garbage collector
+// almost nothing, and a range of lines is a zero-copy subarray (what sendBisecting sends).
+// Formatting and escaping only: which fields a record has is decided by ./point-schema.ts.
+import type { BatchRecord } from "../../protocol/batch.js";
 import { CENTI } from "../../protocol/limits.js";
-import { ZONE_LETTERS } from "../../protocol/messages.js";
-
-/** A field value: integers are tagged so they are written with the "i" suffix. */
-export type FieldValue = { int: number } | number | string | boolean;
-
-export interface Point {
-  measurement: "vw_tele" | "vw_alert" | "vw_status" | "vw_gateway" | "vw_event";
-  tags: { site: string; gateway: string; device: string };
-  fields: Record<string, FieldValue>;
-  /** µs since epoch */
-  timeUs: number;
-}
-
-/** A point and the batch record it came from, so a storage rejection names the record. */
-export interface RecordPoint {
-  recordId: number;
-  point: Point;
-}
-
-const int = (value: number): FieldValue => ({ int: value });
-const physical = (centi: number): number => centi / CENTI;
-
-function teleFields(p: Telemetry): Record<string, FieldValue> {
-  const fields: Record<string, FieldValue> = {
-    seq: int(p.s),
-    boot: int(p.b),
-    dev_ts: int(p.t),
-    window: int(p.w),
-    rate: int(p.r),
-    arms_x: physical(p.a[0]),
-    arms_y: physical(p.a[1]),
-    arms_z: physical(p.a[2]),
-    vrms_x: physical(p.u[0]),
-    vrms_y: physical(p.u[1]),
-    vrms_z: physical(p.u[2]),
-    vrms_max: physical(Math.max(p.u[0], p.u[1], p.u[2])),
-    band_lo: int(p.f[0]),
-    band_hi: int(p.f[1]),
-    peak: physical(p.p),
-    crest: physical(p.c),
-    kurtosis: physical(p.k),
-    zone: int(p.z),
-    zone_letter: ZONE_LETTERS[p.z],
-  };
-  p.e.forEach((energy, index) => {
-    fields[`e${index}`] = physical(energy);
-  });
-  // absent while the device is still learning its baseline
-  if (p.n !== null) fields.anomaly = physical(p.n);
-  return fields;
-}
-
-function alertFields(p: Alert): Record<string, FieldValue> {
-  const fields: Record<string, FieldValue> = {
-    seq: int(p.s),
-    boot: int(p.b),
-    dev_ts: int(p.t),
-    kind: p.k,
-    level: int(p.l),
-    // x and y travel in centi-units of the alert's kind (mm/s, score, zone index)
-    value: physical(p.x),
-    limit: physical(p.y),
-    zone: int(p.z),
-  };
-  if (p.m !== undefined) fields.message = p.m;
-  return fields;
-}
-
-function statusFields(p: Status | Will): Record<string, FieldValue> {
-  if (!("s" in p)) return { boot: int(p.b), online: false };
-  const fields: Record<string, FieldValue> = {
-    seq: int(p.s),
-    boot: int(p.b),
-    dev_ts: int(p.t),
-    online: p.o,
-    fw: p.fw,
-    uptime_s: int(p.up),
-    mem_free: int(p.mem),
-    rssi_dbm: int(p.rs),
-    ring_depth: int(p.q),
-    dropped: int(p.x),
-    fifo_overruns: int(p.ov),
-    part: p.sp,
-    rate: int(p.r),
-    baseline: int(p.bl),
-    cfg_version: int(p.cv),
-  };
-  if (p.er !== undefined) fields.error = p.er;
-  return fields;
-}
-
-function gatewayFields(p: GatewayStatus): Record<string, FieldValue> {
-  return {
-    buffer_records: int(p.q),
-    buffer_bytes: int(p.qb),
-    oldest_age_s: int(p.age),
-    uptime_s: int(p.up),
-    dropped: int(p.x),
-    devices_online: int(p.on),
-  };
-}
-
-function eventFields(p: GatewayEvent): Record<string, FieldValue> {
-  const fields: Record<string, FieldValue> = { event: p.e, n: int(p.n) };
-  if (p.m !== undefined) fields.message = p.m;
-  return fields;
-}
-
-const measurementOf = {
-  tele: "vw_tele",
-  alert: "vw_alert",
-  status: "vw_status",
-  gw: "vw_gateway",
-  event: "vw_event",
-} as const;
-
-/** The point of one validated record of a batch from `gateway` at `site`. */
-export function recordToPoint(record: BatchRecord, site: string, gateway: string): Point {
-  let fields: Record<string, FieldValue>;
-  switch (record.k) {
-    case "tele":
-      fields = teleFields(record.p as Telemetry);
-      break;
-    case "alert":
-      fields = alertFields(record.p as Alert);
-      break;
-    case "status":
-      fields = statusFields(record.p as Status | Will);
-      break;
-    case "gw":
-      fields = gatewayFields(record.p as GatewayStatus);
-      break;
-    case "event":
-      fields = eventFields(record.p as GatewayEvent);
-      break;
-  }
-  fields.rid = int(record.id);
-  return { measurement: measurementOf[record.k], tags: { site, gateway, device: record.d }, fields, timeUs: record.ts };
-}
+import { emitFields, measurementOf, type FieldSink, type StoredRecord } from "./point-schema.js";
 
 // Escaping rules of the line protocol: measurement , and space; tag keys/values and field keys
 // , = and space; string field values " and \. Newlines cannot travel in line protocol at all.
-const escapeMeasurement = (text: string): string => text.replace(/[, ]/g, (c) => `\\${c}`);
-const escapeKey = (text: string): string => text.replace(/[,= ]/g, (c) => `\\${c}`);
-const escapeString = (text: string): string => text.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\r?\n|\r/g, " ");
+// Keys and tag values repeat from point to point: their escaped forms are cached (bounded).
+const KEY_SPECIAL = /[,= ]/;
+const escapedKeys = new Map<string, string>();
+const ESCAPED_KEYS_MAX = 10_000;
+function escapeKey(text: string): string {
+  let escaped = escapedKeys.get(text);
+  if (escaped === undefined) {
+    escaped = KEY_SPECIAL.test(text) ? text.replace(/[,= ]/g, (c) => `\\${c}`) : text;
+    if (escapedKeys.size >= ESCAPED_KEYS_MAX) escapedKeys.clear();
+    escapedKeys.set(text, escaped);
+  }
+  return escaped;
+}
+const STRING_SPECIAL = /[\\"\r\n]/;
+const escapeString = (text: string): string =>
+  STRING_SPECIAL.test(text) ? text.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\r?\n|\r/g, " ") : text;
 
-function formatField(value: FieldValue): string {
-  if (typeof value === "object") return `${Math.trunc(value.int)}i`;
-  if (typeof value === "string") return `"${escapeString(value)}"`;
-  if (typeof value === "boolean") return value ? "true" : "false";
-  // a float: InfluxDB reads a number without the "i" suffix as a float ("2" included)
-  return Number.isFinite(value) ? String(value) : "0";
+const COMMA = 0x2c;
+const EQUALS = 0x3d;
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+const DOT = 0x2e;
+const MINUS = 0x2d;
+const QUOTE = 0x22;
+const ZERO = 0x30;
+const LETTER_I = 0x69;
+
+/** Formatted lines: bytes [offsets[i], offsets[i + 1]) are line i, newline included. */
+export interface FormattedLines {
+  bytes: Buffer;
+  offsets: number[];
 }
 
-/** One line of line protocol, timestamp in µs (write with precision u / "us"). Tags sorted by key. */
-export function toLine(point: Point): string {
+class LineBuffer implements FieldSink {
+  #buffer: Buffer;
+  #position = 0;
+  #first = true;
+  readonly #digits = new Uint8Array(24);
+
+  constructor(initialBytes: number) {
+    this.#buffer = Buffer.allocUnsafe(Math.max(1024, initialBytes));
+  }
+
+  get position(): number {
+    return this.#position;
+  }
+
+  #reserve(bytes: number): void {
+    if (this.#position + bytes <= this.#buffer.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.#buffer.length * 2, this.#position + bytes));
+    this.#buffer.copy(grown, 0, 0, this.#position);
+    this.#buffer = grown;
+  }
+
+  ascii(text: string): void {
+    // ids, keys and measurement names: short, mostly ASCII; utf8 handles the rest
+    this.#reserve(text.length * 3);
+    this.#position += this.#buffer.write(text, this.#position, "utf8");
+  }
+
+  byte(value: number): void {
+    this.#reserve(1);
+    this.#buffer[this.#position++] = value;
+  }
+
+  /** a non-negative or negative integer, decimal */
+  integer(value: number): void {
+    let n = Math.trunc(value);
+    this.#reserve(24);
+    if (n < 0) {
+      this.#buffer[this.#position++] = MINUS;
+      n = -n;
+    }
+    let count = 0;
+    do {
+      const next = Math.floor(n / 10);
+      this.#digits[count++] = ZERO + (n - next * 10);
+      n = next;
+    } while (n > 0);
+    while (count > 0) this.#buffer[this.#position++] = this.#digits[--count] as number;
+  }
+
+  startFields(): void {
+    this.#first = true;
+  }
+
+  #key(key: string): void {
+    if (!this.#first) this.byte(COMMA);
+    this.#first = false;
+    this.ascii(escapeKey(key));
+    this.byte(EQUALS);
+  }
+
+  int(key: string, value: number): void {
+    this.#key(key);
+    this.integer(value);
+    this.byte(LETTER_I);
+  }
+
+  centi(key: string, value: number): void {
+    this.#key(key);
+    // 231 -> 2.31, -5 -> -0.05: integer arithmetic, no float formatting
+    const magnitude = Math.abs(Math.trunc(value));
+    const fraction = magnitude % CENTI;
+    if (value < 0) this.byte(MINUS);
+    this.integer((magnitude - fraction) / CENTI);
+    this.byte(DOT);
+    this.byte(ZERO + Math.floor(fraction / 10));
+    this.byte(ZERO + (fraction % 10));
+  }
+
+  str(key: string, value: string): void {
+    this.#key(key);
+    this.byte(QUOTE);
+    this.ascii(escapeString(value));
+    this.byte(QUOTE);
+  }
+
+  bool(key: string, value: boolean): void {
+    this.#key(key);
+    this.ascii(value ? "true" : "false");
+  }
+
+  take(): Buffer {
+    return this.#buffer.subarray(0, this.#position);
+  }
+}
+
+function writeRecord(out: LineBuffer, record: BatchRecord, site: string, gateway: string): void {
   // tags sorted by key (device, gateway, site): InfluxDB then skips a sort per point
-  const tags = `device=${escapeKey(point.tags.device)},gateway=${escapeKey(point.tags.gateway)},site=${escapeKey(point.tags.site)}`;
-  const fields = Object.entries(point.fields)
-    .map(([key, value]) => `${escapeKey(key)}=${formatField(value)}`)
-    .join(",");
-  return `${escapeMeasurement(point.measurement)},${tags} ${fields} ${Math.trunc(point.timeUs)}`;
+  out.ascii(measurementOf[record.k]);
+  out.ascii(",device=");
+  out.ascii(escapeKey(record.d));
+  out.ascii(",gateway=");
+  out.ascii(escapeKey(gateway));
+  out.ascii(",site=");
+  out.ascii(escapeKey(site));
+  out.byte(SPACE);
+  out.startFields();
+  emitFields(record, out);
+  out.byte(SPACE);
+  out.integer(record.ts);
+  out.byte(NEWLINE);
+}
+
+/** Formats every record as one line (µs timestamps) into one Buffer. */
+export function formatLines(records: readonly StoredRecord[]): FormattedLines {
+  // ~400 bytes per telemetry line: start there, grow by doubling
+  const out = new LineBuffer(records.length * 420);
+  const offsets = new Array<number>(records.length + 1);
+  for (let index = 0; index < records.length; index += 1) {
+    offsets[index] = out.position;
+    const stored = records[index] as StoredRecord;
+    writeRecord(out, stored.record, stored.site, stored.gateway);
+  }
+  offsets[records.length] = out.position;
+  return { bytes: out.take(), offsets };
+}
+
+/** One record as one line, without the newline (tests, debugging). */
+export function recordToLine(record: BatchRecord, site: string, gateway: string): string {
+  const { bytes } = formatLines([{ record, site, gateway }]);
+  return bytes.toString("utf8", 0, bytes.length - 1);
 }

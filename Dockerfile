@@ -1,0 +1,57 @@
+# syntax=docker/dockerfile:1
+# vibewatch: one image for every tier (`vibewatch ingest`, `vibewatch gateway`, `vibewatch sim`, ...).
+#   docker build -t vibewatch:0.1.0 .
+#   docker run --rm vibewatch:0.1.0 --help
+# Used by manifests/compose/docker-compose.yml and manifests/k8s/ (the tag there is package.json's
+# version; test/deploy/ checks that they agree). Build and runtime use the same Node release, pinned
+# to a full version so a rebuild next month runs what was tested.
+
+# --- build: compile TypeScript, build the native parts (better-sqlite3, the XS engine of
+# @agoric/xsnap, which compiles Moddable's XS from source at install), then drop dev dependencies.
+FROM node:20.20.2-bookworm-slim AS build
+# python3/make/g++ for node-gyp (better-sqlite3 when no prebuilt binary fits) and the xsnap build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+# dependencies first: this layer is reused until package*.json change
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.base.json tsconfig.build.json ./
+# one COPY per folder: COPY of several folders would flatten their contents into /app
+COPY cli ./cli
+COPY protocol ./protocol
+COPY gateway ./gateway
+COPY cloud ./cloud
+COPY firmware ./firmware
+COPY simulator ./simulator
+COPY pki ./pki
+RUN npm run build \
+ && npm prune --omit=dev --no-audit --no-fund
+
+# --- runtime: compiled code, production node_modules (with their native builds), and the sources
+# `vibewatch sim` bundles with esbuild at start to run in XS: the device entry
+# (simulator/xs-entries/), the firmware and the protocol. esbuild reads the tsconfig files for the
+# TypeScript semantics (ES2022 class fields), so they come along: the image bundles what tests ran.
+FROM node:20.20.2-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+# code is owned by root and read-only for the service user: the process cannot rewrite itself
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY bin ./bin
+COPY protocol ./protocol
+COPY firmware ./firmware
+COPY simulator ./simulator
+COPY tsconfig.json tsconfig.base.json ./
+# the gateway's buffer lives on a volume mounted here; a fresh named volume takes this folder's
+# owner, so the non-root user can write to it. /etc/vibewatch holds the mounted config files.
+RUN mkdir -p /var/lib/vibewatch-gateway /etc/vibewatch \
+ && chown node:node /var/lib/vibewatch-gateway
+# the node image's unprivileged user (uid 1000); the k8s manifests pin runAsUser to the same uid
+USER node
+# ingest 8480 (cloud/config/schema.ts default), gateway metrics/health 9464
+EXPOSE 8480 9464
+ENTRYPOINT ["node", "bin/vibewatch.js"]
+CMD ["--help"]

@@ -1,0 +1,196 @@
+// `npm run bench:gateway`: messages/s through the gateway (QoS 1 in, durable in SQLite with
+// synchronous=FULL, forwarded to a local HTTP sink) against a bare MQTT.js QoS 1 subscriber that
+// does nothing, from the same broker in the same run; then peak RSS with 1,000,000 records
+// buffered and the backlog drain rate. Prints one JSON line last.
+//
+// Method: each consumer's persistent session is preloaded with N messages while it is offline,
+// then it connects and the time until it has them all (the gateway: all forwarded) is measured,
+// so the publisher never competes for the CPU. The broker allows 1,000 messages in flight per
+// client (Mosquitto's default of 20 caps any subscriber whose acks wait for a commit).
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { once } from "node:events";
+import mqtt from "mqtt";
+import pino from "pino";
+import { ManagedProcess, tcpAccepts } from "../test/helpers/managed-process.js";
+import { freePort } from "../test/helpers/free-port.js";
+import { MOSQUITTO_BIN } from "../test/helpers/mosquitto.js";
+import { Gateway } from "../gateway/gateway.js";
+import { validateConfig } from "../gateway/config/load-config.js";
+import { SqliteBuffer } from "../gateway/buffer/sqlite-buffer.js";
+import { cborEncoder } from "../protocol/schema/validate.js";
+import { sampleTelemetry } from "../protocol/examples.js";
+
+const MESSAGES = Number(process.env.VW_BENCH_MESSAGES ?? 100_000);
+const RUNS = Number(process.env.VW_BENCH_RUNS ?? 3);
+const BACKLOG = Number(process.env.VW_BENCH_BACKLOG ?? 1_000_000);
+const DEVICES = 100;
+const BROKER_INFLIGHT = 5000;
+
+const dir = mkdtempSync(join(tmpdir(), "vw-bench-gateway-"));
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+
+async function startBroker(): Promise<{ url: string; process: ManagedProcess }> {
+  const port = await freePort();
+  const broker = new ManagedProcess({ name: "mosquitto", command: MOSQUITTO_BIN, args: (d) => ["-c", join(d, "mosquitto.conf")], ready: () => tcpAccepts(port) });
+  writeFileSync(
+    join(broker.dir, "mosquitto.conf"),
+    [`listener ${port} 127.0.0.1`, "allow_anonymous true", `max_inflight_messages ${BROKER_INFLIGHT}`, "max_queued_messages 5000000", "max_queued_bytes 0", "persistence false", process.getuid?.() === 0 ? "user root" : ""].join("\n") + "\n",
+  );
+  await broker.start();
+  return { url: `mqtt://127.0.0.1:${port}`, process: broker };
+}
+
+async function startLocalSink(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/gateway-local-sink.ts"], { stdio: ["ignore", "pipe", "inherit"] });
+  const [chunk] = (await once(child.stdout!, "data")) as [Buffer];
+  return { url: chunk.toString().trim(), child };
+}
+
+/** Creates a persistent session subscribed to telemetry, then leaves it offline. */
+async function createSession(url: string, clientId: string): Promise<void> {
+  const client = await mqtt.connectAsync(url, { clientId, clean: false });
+  await client.subscribeAsync("vw/v1/+/+/tele", { qos: 1 });
+  await client.endAsync();
+}
+
+let boot = 1;
+async function preload(url: string, count: number): Promise<void> {
+  const client = await mqtt.connectAsync(url, { clientId: `bench-pub-${boot}`, clean: true });
+  const b = boot++;
+  const window: Array<Promise<unknown>> = [];
+  for (let i = 0; i < count; i++) {
+    const device = `dev-${i % DEVICES}`;
+    const payload = cborEncoder.encode({ ...sampleTelemetry, d: device, b, s: Math.floor(i / DEVICES) }) as Buffer;
+    window.push(client.publishAsync(`vw/v1/site-b/${device}/tele`, payload, { qos: 1 }));
+    if (window.length >= 2000) await Promise.all(window.splice(0));
+  }
+  await Promise.all(window);
+  await client.endAsync();
+}
+
+async function bareRun(url: string): Promise<number> {
+  await preload(url, MESSAGES);
+  let received = 0;
+  const started = performance.now();
+  const client = mqtt.connect(url, { clientId: "bench-bare", clean: false });
+  await new Promise<void>((resolve) => {
+    client.on("message", () => {
+      if (++received === MESSAGES) resolve();
+    });
+  });
+  const seconds = (performance.now() - started) / 1000;
+  await client.endAsync();
+  return MESSAGES / seconds;
+}
+
+function gatewayConfig(url: string, sinkUrl: string, bufferPath: string) {
+  return validateConfig(
+    {
+      gatewayId: "gw-bench",
+      site: "site-b",
+      logLevel: "error",
+      mqtt: { url, clientId: "vw-gw-bench" },
+      buffer: { path: bufferPath, synchronous: "FULL", maxBytes: 2 * 1024 * 1024 * 1024 },
+      // gzip does not pay on loopback: it would only burn the CPU the broker and the sink share
+      sink: { url: sinkUrl, batchMaxRecords: 5000, batchMaxBytes: 4 * 1024 * 1024, maxInFlight: 2, gzipMinBytes: 1024 * 1024 * 1024 },
+      limits: { ratePerS: 1_000_000, burst: 1_000_000 },
+      http: { port: 0 },
+    },
+    "bench",
+  );
+}
+
+async function gatewayRun(url: string, sinkUrl: string, run: number): Promise<{ forwardedPerS: number; storedPerS: number }> {
+  await preload(url, MESSAGES);
+  const started = performance.now();
+  const gateway = await Gateway.start(gatewayConfig(url, sinkUrl, join(dir, `run-${run}.db`)), { log: pino({ level: "error" }), processMetrics: false });
+  let storedAt = 0;
+  for (;;) {
+    const stored = await gateway.metrics.value("vw_gateway_records_stored_total");
+    if (!storedAt && stored >= MESSAGES) storedAt = performance.now();
+    if ((await gateway.metrics.value("vw_gateway_records_forwarded_total")) >= MESSAGES) break;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await gateway.stop();
+  return { forwardedPerS: MESSAGES / seconds, storedPerS: MESSAGES / ((storedAt - started) / 1000) };
+}
+
+async function backlogRun(url: string, sinkUrl: string): Promise<{ peakRssMb: number; drainPerS: number; fillPerS: number }> {
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  const path = join(dir, "backlog.db");
+  const buffer = new SqliteBuffer({ path, maxBytes: 4 * 1024 * 1024 * 1024, maxAgeS: 86_400, synchronous: "FULL" });
+  const fillStarted = performance.now();
+  const chunk = 5000;
+  for (let i = 0; i < BACKLOG; i += chunk) {
+    const records = [];
+    for (let j = i; j < Math.min(BACKLOG, i + chunk); j++) {
+      const device = `dev-${j % DEVICES}`;
+      const s = Math.floor(j / DEVICES);
+      records.push({ kind: "tele" as const, device, body: cborEncoder.encode({ ...sampleTelemetry, d: device, b: 99, s }) as Uint8Array, dedupe: { device, boot: 99, seq: s } });
+    }
+    buffer.append(records);
+  }
+  const fillPerS = BACKLOG / ((performance.now() - fillStarted) / 1000);
+  buffer.close();
+  const started = performance.now();
+  const gateway = await Gateway.start(gatewayConfig(url, sinkUrl, path), { log: pino({ level: "error" }), processMetrics: false });
+  log(`backlog: ${gateway.buffer.stats().records} records buffered, draining`);
+  while (gateway.buffer.stats().records > 0) await new Promise((r) => setTimeout(r, 20));
+  const drainPerS = BACKLOG / ((performance.now() - started) / 1000);
+  await gateway.stop();
+  clearInterval(sampler);
+  return { peakRssMb: Math.round(peakRss / 1024 / 1024), drainPerS, fillPerS };
+}
+
+const broker = await startBroker();
+const sink = await startLocalSink();
+try {
+  await createSession(broker.url, "bench-bare");
+  const setup = await Gateway.start(gatewayConfig(broker.url, sink.url, join(dir, "setup.db")), { log: pino({ level: "error" }), processMetrics: false });
+  await setup.stop(); // the gateway's persistent session now exists and collects while it is away
+  const bare: number[] = [];
+  const through: number[] = [];
+  const stored: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    bare.push(await bareRun(broker.url));
+    const result = await gatewayRun(broker.url, sink.url, run);
+    through.push(result.forwardedPerS);
+    stored.push(result.storedPerS);
+    log(`run ${run + 1}/${RUNS}: bare ${Math.round(bare[run]!)} msgs/s, gateway ${Math.round(result.forwardedPerS)} msgs/s forwarded (${Math.round(result.storedPerS)} msgs/s durable)`);
+  }
+  const backlog = await backlogRun(broker.url, sink.url);
+  log(`backlog of ${BACKLOG}: peak RSS ${backlog.peakRssMb} MB, drain ${Math.round(backlog.drainPerS)} records/s`);
+  const gatewayMedian = median(through);
+  const bareMedian = median(bare);
+  console.log(
+    JSON.stringify({
+      bench: "gateway",
+      measured: "QoS 1 messages/s through the gateway (durable in SQLite WAL, synchronous=FULL, forwarded to a local HTTP sink), median of runs",
+      messagesPerRun: MESSAGES,
+      runs: RUNS,
+      gatewayMsgsPerS: Math.round(gatewayMedian),
+      gatewayDurableMsgsPerS: Math.round(median(stored)),
+      baseline: "bare MQTT.js QoS 1 subscriber doing nothing, same broker, same run",
+      bareSubscriberMsgsPerS: Math.round(bareMedian),
+      ratio: Number((gatewayMedian / bareMedian).toFixed(3)),
+      goal: { ratio: 0.8, msgsPerS: 20_000 },
+      brokerMaxInflightMessages: BROKER_INFLIGHT,
+      sinkGzip: false,
+      loadAverage1m: Number(loadavg()[0]!.toFixed(2)),
+      backlogRecords: BACKLOG,
+      peakRssMbWithBacklog: backlog.peakRssMb,
+      backlogFillRecordsPerS: Math.round(backlog.fillPerS),
+      backlogDrainRecordsPerS: Math.round(backlog.drainPerS),
+    }),
+  );
+} finally {
+  sink.child.kill("SIGTERM");
+  await broker.process.dispose();
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,144 @@
+// npm run bench:ingest — points/s stored through the ingest service (CBOR batches over HTTP from
+// several concurrent clients, acknowledged only after InfluxDB took them) against, in the same
+// run and on the same InfluxDB, points/s of writing the same line protocol straight to /write
+// with the same batch size and concurrency (the service's own InfluxDB call, without the service).
+// Rounds alternate baseline / service; medians are reported. Prints one JSON line last.
+import type { AddressInfo } from "node:net";
+import { PerformanceObserver } from "node:perf_hooks";
+import { startInfluxDb } from "../test/helpers/services.js";
+import { build } from "../cloud/app.js";
+import { parseConfig } from "../cloud/config/load.js";
+import { generateToken, hashToken } from "../cloud/auth/token-hash.js";
+import { InfluxV1Writer } from "../cloud/storage/influx-v1-writer.js";
+import { formatLines } from "../cloud/storage/line-protocol.js";
+import { cborEncoder } from "../protocol/schema/validate.js";
+import { sampleTelemetry } from "../protocol/examples.js";
+import type { Batch, BatchReply } from "../protocol/batch.js";
+
+const CLIENTS = Number(process.env.VW_BENCH_CLIENTS ?? 4);
+// 5,000 records: the contract's largest batch and InfluxDB's advised write size
+const BATCH_RECORDS = Number(process.env.VW_BENCH_BATCH ?? 5000);
+const BATCHES_PER_CLIENT = Number(process.env.VW_BENCH_BATCHES ?? 2);
+const ROUNDS = Number(process.env.VW_BENCH_ROUNDS ?? 5);
+const SITE = "bench-site";
+const GW = "gw-bench";
+const DATABASE = "vw_bench";
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+let nextId = 1;
+let nextTs = (Math.floor(Date.now() / 1000) - 7200) * 1_000_000;
+/** batches[client][i]: fresh records (new ids and timestamps) for one round */
+function makeBatches(label: string): Batch[][] {
+  return Array.from({ length: CLIENTS }, (_, client) =>
+    Array.from({ length: BATCHES_PER_CLIENT }, (_, b) => ({
+      v: 1,
+      gw: GW,
+      site: SITE,
+      id: `${label}-${client}-${b}`,
+      recs: Array.from({ length: BATCH_RECORDS }, (_, r) => {
+        const device = `${label}-${client}-${r % 50}`.slice(0, 24);
+        const seq = b * BATCH_RECORDS + r;
+        return { id: nextId++, ts: (nextTs += 7), k: "tele" as const, d: device, p: { ...sampleTelemetry, d: device, s: seq, u: [200 + (seq % 100), 150, 40] as [number, number, number] } };
+      }),
+    })),
+  );
+}
+
+// garbage-collection time inside each timed phase (stderr only: it explains a slow phase)
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMs += entry.duration;
+}).observe({ entryTypes: ["gc"] });
+
+async function timed(clients: (() => Promise<void>)[]): Promise<number> {
+  gcMs = 0;
+  const started = performance.now();
+  await Promise.all(clients.map((client) => client()));
+  const seconds = (performance.now() - started) / 1000;
+  console.error(`  phase ${seconds.toFixed(2)} s, of which GC ${(gcMs / 1000).toFixed(2)} s`);
+  return seconds;
+}
+
+async function main(): Promise<void> {
+  const influx = await startInfluxDb();
+  try {
+    await influx.createDatabase(DATABASE);
+    const writerOptions = { url: influx.url, database: DATABASE, timeoutMs: 30_000, gzipThresholdBytes: 64 * 1024, maxLinesPerWrite: 5000 };
+    const token = generateToken(GW);
+    const config = parseConfig({
+      gateways: [{ id: GW, tokenHash: await hashToken(token, "sha256") }],
+      storage: { type: "influx-v1", ...writerOptions },
+      bodyLimitBytes: 16 * 1024 * 1024,
+      rateLimit: { maxBatches: 1_000_000 },
+      writes: { maxConcurrent: CLIENTS * 2, maxQueued: CLIENTS * 4 },
+      // the bench drives the service flat out on a shared 2-core machine: under-pressure would
+      // (rightly) answer 503 and end the run, so its event-loop check is off here
+      pressure: { maxEventLoopDelayMs: 0 },
+      log: { level: "warn" },
+    });
+    const app = await build({ config });
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/batches`;
+    const direct = new InfluxV1Writer(writerOptions);
+    const pointsPerRound = CLIENTS * BATCHES_PER_CLIENT * BATCH_RECORDS;
+
+    const serviceRates: number[] = [];
+    const directRates: number[] = [];
+    let acknowledged = 0;
+    for (let round = 0; round < ROUNDS; round += 1) {
+      // baseline: the same lines, the same batch size and concurrency, straight to /write
+      const rawBatches = makeBatches(`raw${round}`).map((batches) => batches.map((batch) => formatLines(batch.recs.map((record) => ({ record, site: SITE, gateway: GW }))).bytes));
+      const directS = await timed(rawBatches.map((batches) => async () => {
+        for (const lines of batches) await direct.sendBody(lines);
+      }));
+      directRates.push(pointsPerRound / directS);
+
+      const bodies = makeBatches(`svc${round}`).map((batches) => batches.map((batch) => Buffer.from(cborEncoder.encode(batch))));
+      const serviceS = await timed(bodies.map((batches) => async () => {
+        for (const body of batches) {
+          const response = await fetch(url, { method: "POST", headers: { "content-type": "application/cbor", authorization: `Bearer ${token}` }, body });
+          if (response.status !== 200) throw new Error(`service answered ${response.status}: ${await response.text()}`);
+          acknowledged += ((await response.json()) as BatchReply).stored.length;
+        }
+      }));
+      serviceRates.push(pointsPerRound / serviceS);
+      console.error(`round ${round + 1}/${ROUNDS}: direct ${Math.round(directRates.at(-1)!)} points/s, service ${Math.round(serviceRates.at(-1)!)} points/s`);
+    }
+    await app.close();
+
+    const counted = await influx.query(`SELECT count("seq") FROM "vw_tele" WHERE "device" =~ /^svc/`, DATABASE);
+    const stored = Number(counted[0]?.values[0]?.[1] ?? 0);
+    const service = median(serviceRates);
+    const baseline = median(directRates);
+    console.log(JSON.stringify({
+      bench: "ingest",
+      measured: "points/s stored through the ingest service (CBOR batches over HTTP, 200 only after InfluxDB accepted)",
+      value: Math.round(service),
+      baseline: "points/s writing the same line protocol straight to InfluxDB /write, same batch size and concurrency",
+      baseline_value: Math.round(baseline),
+      ratio: Number((service / baseline).toFixed(3)),
+      // the machine is shared: each round's own ratio, and their median, show the spread
+      round_ratios: serviceRates.map((rate, i) => Number((rate / directRates[i]!).toFixed(3))),
+      median_round_ratio: Number(median(serviceRates.map((rate, i) => rate / directRates[i]!)).toFixed(3)),
+      goal_ratio: 0.8,
+      clients: CLIENTS,
+      batch_records: BATCH_RECORDS,
+      points_per_round: pointsPerRound,
+      rounds: ROUNDS,
+      service_rounds: serviceRates.map(Math.round),
+      baseline_rounds: directRates.map(Math.round),
+      acknowledged,
+      stored_in_influxdb: stored,
+      influxdb: "1.6.7",
+    }));
+  } finally {
+    await influx.dispose();
+  }
+}
+
+await main();

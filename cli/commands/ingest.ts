@@ -1,0 +1,88 @@
+// `vibewatch ingest --config <file>`: runs the cloud ingest service (cloud/app.ts) until SIGTERM or
+// SIGINT, then shuts down gracefully (in-flight writes drain, then the storage closes).
+// `vibewatch ingest --hash-token` reads a gateway token on stdin and prints the tokenHash for the config.
+import type { Command } from "../command.js";
+import { parseCommandArgs, UsageError } from "../command.js";
+import { build } from "../../cloud/app.js";
+import { ConfigError, loadConfig } from "../../cloud/config/load.js";
+import { hashToken, type TokenHashAlgorithm } from "../../cloud/auth/token-hash.js";
+
+const help = `Usage: vibewatch ingest --config <file>
+       vibewatch ingest --hash-token [--algorithm scrypt|sha256] < token-file
+
+Runs the ingest service: POST /v1/batches from gateways (CBOR or JSON, bearer token per gateway),
+validated record by record and written to InfluxDB (v1 /write or the v2 API) or, when the config
+has no storage section, to the embedded SQLite store. /healthz, /readyz, /metrics.
+Settings come from the config file (YAML or JSON, see cloud/config/sample-config.yaml) and
+VW_INGEST_* environment variables (e.g. VW_INGEST_STORAGE_PASSWORD, VW_INGEST_LISTEN_PORT).
+
+Options:
+  --config <file>        the config file (without it: environment and defaults only)
+  --check                validate the config and exit
+  --hash-token           read a token on stdin, print its hash for gateways[].tokenHash
+  --algorithm <name>     hash for --hash-token: scrypt (default) or sha256
+  -h, --help             this text`;
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8").trim();
+}
+
+export const ingestCommand: Command = {
+  name: "ingest",
+  summary: "run the cloud ingest service (gateways -> InfluxDB or the embedded store)",
+  help,
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, {
+      config: { type: "string" },
+      check: { type: "boolean" },
+      "hash-token": { type: "boolean" },
+      algorithm: { type: "string" },
+    });
+    if (values.help) {
+      console.log(help);
+      return 0;
+    }
+    if (values["hash-token"]) {
+      const algorithm = (values.algorithm ?? "scrypt") as TokenHashAlgorithm;
+      if (algorithm !== "scrypt" && algorithm !== "sha256") throw new UsageError(`--algorithm must be scrypt or sha256, got "${algorithm}"`);
+      const token = await readStdin();
+      if (token === "") throw new UsageError("--hash-token expects the token on stdin");
+      console.log(await hashToken(token, algorithm));
+      return 0;
+    }
+    if (values.algorithm !== undefined) throw new UsageError("--algorithm goes with --hash-token");
+
+    let config;
+    try {
+      config = loadConfig(values.config);
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        console.error(`vibewatch ingest: invalid config: ${error.message}`);
+        return 1;
+      }
+      throw error;
+    }
+    if (values.check) {
+      console.log(`config ok: storage ${config.storage?.type ?? "embedded (default)"}, ${config.gateways.length} gateway(s)`);
+      return 0;
+    }
+    const app = await build({ config, defaultMetrics: true });
+    await app.listen({ host: config.listen.host, port: config.listen.port });
+    return await new Promise<number>((resolve) => {
+      const stop = (signal: string): void => {
+        app.log.info({ signal }, "shutting down: draining in-flight writes");
+        app.close().then(
+          () => resolve(0),
+          (error: unknown) => {
+            app.log.error({ err: error }, "shutdown failed");
+            resolve(1);
+          },
+        );
+      };
+      process.once("SIGTERM", stop);
+      process.once("SIGINT", stop);
+    });
+  },
+};

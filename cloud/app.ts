@@ -1,0 +1,181 @@
+// The ingest service as a Fastify app: build(options) assembles it (tests use inject() and real
+// sockets); only `vibewatch ingest` calls listen(). Layout: errors.ts (the catalog), config/
+// (schema + loader), auth/ (bearer tokens), routes/ (batches, operations), storage/ (writers).
+import { readFileSync } from "node:fs";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import underPressure from "@fastify/under-pressure";
+import type { DestinationStream } from "pino";
+import { ContractError } from "../protocol/errors.js";
+import type { IngestConfig } from "./config/schema.js";
+import { errorReply, ingestError, IngestError, IngestErrors } from "./errors.js";
+import { Authenticator } from "./auth/authenticator.js";
+import { IngestMetrics } from "./metrics.js";
+import { WriteSlots } from "./write-slots.js";
+import { batchRoutes } from "./routes/batches.js";
+import { operationRoutes } from "./routes/operations.js";
+import { createWriter } from "./storage/create-writer.js";
+import type { Writer } from "./storage/writer.js";
+
+export interface BuildOptions {
+  config: IngestConfig;
+  /** a writer made by the caller (tests, bench), who also closes it; default: createWriter(config.storage), closed by app.close() */
+  writer?: Writer;
+  /** where pino writes (tests capture logs with it); default stdout */
+  logStream?: DestinationStream;
+  /** Node's default process metrics on /metrics (off in tests: they are global) */
+  defaultMetrics?: boolean;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    ingest: { writer: Writer; metrics: IngestMetrics; slots: WriteSlots; readonly closing: boolean };
+  }
+}
+
+/** Log redaction: bearer tokens, InfluxDB passwords and tokens never reach the logs. */
+export const REDACTED_PATHS = [
+  "req.headers.authorization",
+  "headers.authorization",
+  "authorization",
+  "token",
+  "password",
+  "*.token",
+  "*.password",
+  "*.tokenHash",
+  "storage.token",
+  "storage.password",
+  "config.storage.token",
+  "config.storage.password",
+];
+
+function httpsOptions(config: IngestConfig): FastifyServerOptions & { https?: object } {
+  const tls = config.tls;
+  if (!tls) return {};
+  return {
+    https: {
+      cert: readFileSync(tls.certFile),
+      key: readFileSync(tls.keyFile),
+      ...(tls.caFile ? { ca: readFileSync(tls.caFile) } : {}),
+      // mTLS: the TLS layer refuses a missing or untrusted client certificate before HTTP starts
+      requestCert: tls.requireClientCert || tls.caFile !== undefined,
+      rejectUnauthorized: tls.requireClientCert,
+      minVersion: "TLSv1.2",
+    },
+  };
+}
+
+export async function build(options: BuildOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  const logger = {
+    level: config.log.level,
+    redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+    ...(options.logStream ? { stream: options.logStream } : {}),
+  };
+  const app = Fastify({
+    logger,
+    bodyLimit: config.bodyLimitBytes,
+    // our own 503 with the catalog shape, set by the onRequest hook below
+    return503OnClosing: false,
+    forceCloseConnections: "idle",
+    ...httpsOptions(config),
+  }) as unknown as FastifyInstance;
+
+  const metrics = new IngestMetrics({ defaultMetrics: options.defaultMetrics ?? false });
+  const writer = options.writer ?? createWriter(config.storage);
+  const slots = new WriteSlots(config.writes.maxConcurrent, config.writes.maxQueued, config.writes.retryAfterS, metrics);
+  let closing = false;
+  app.decorate("ingest", {
+    writer,
+    metrics,
+    slots,
+    get closing() {
+      return closing;
+    },
+  });
+
+  app.addHook("onRequest", async () => {
+    if (closing) throw ingestError("ShuttingDown", undefined, { retryAfterS: config.writes.retryAfterS });
+  });
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  // graceful shutdown: in-flight writes finish (and their batches are answered) before the
+  // storage closes; new requests got 503 above
+  app.addHook("onClose", async (instance) => {
+    const drained = await slots.drain(config.shutdown.drainTimeoutMs);
+    if (!drained) instance.log.warn({ inFlight: slots.inFlight }, "shutdown: writes still in flight after the drain timeout");
+    if (options.writer === undefined) await writer.close();
+  });
+
+  app.setErrorHandler((error: FastifyError | IngestError | ContractError | Error, request, reply) => {
+    const { statusCode, code, message, retryAfterS } = describe(error, config.writes.retryAfterS);
+    if (statusCode >= 500 && !(error instanceof IngestError)) request.log.error({ err: error }, "internal error");
+    if (request.routeOptions.url === "/v1/batches") {
+      request.server.ingest.metrics.batches.inc({ status: String(statusCode) });
+      if (statusCode !== 503 || code !== IngestErrors.StorageUnavailable.code) request.server.ingest.metrics.refused.inc({ code });
+    }
+    if (retryAfterS !== undefined) void reply.header("retry-after", String(retryAfterS));
+    return reply.code(statusCode).send(errorReply(statusCode, code, message));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const entry = IngestErrors.NotFound;
+    return reply.code(entry.statusCode).send(errorReply(entry.statusCode, entry.code, `${entry.message}: ${request.method} ${request.url}`));
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    if (request.routeOptions.url === "/v1/batches" && reply.statusCode === 200) metrics.batches.inc({ status: "200" });
+  });
+
+  const pressure = config.pressure;
+  await app.register(underPressure, {
+    maxEventLoopDelay: pressure.maxEventLoopDelayMs,
+    maxHeapUsedBytes: pressure.maxHeapUsedBytes,
+    maxRssBytes: pressure.maxRssBytes,
+    retryAfter: config.writes.retryAfterS,
+    // a rejected promise goes to the error handler: the catalog's reply shape and Retry-After
+    pressureHandler: async (_request, _reply, type, value) => {
+      throw ingestError("UnderPressure", `${type}: ${String(value)}`, { retryAfterS: config.writes.retryAfterS });
+    },
+  });
+
+  await app.register(operationRoutes, { writer, metrics });
+  await app.register(batchRoutes, {
+    authenticator: new Authenticator(config.gateways),
+    writer,
+    slots,
+    metrics,
+    bodyLimitBytes: config.bodyLimitBytes,
+    rateLimit: config.rateLimit,
+    retryAfterS: config.writes.retryAfterS,
+  });
+  return app;
+}
+
+interface Described {
+  statusCode: number;
+  code: string;
+  message: string;
+  retryAfterS?: number;
+}
+
+/** Any error -> the catalog's status, code and message. */
+function describe(error: Error & { statusCode?: number; code?: string }, retryAfterS: number): Described {
+  if (error instanceof IngestError) return { statusCode: error.statusCode, code: error.code, message: error.message, retryAfterS: error.retryAfterS };
+  if (error instanceof ContractError) return { statusCode: 400, code: error.code, message: error.message };
+  const entry = fastifyCodes[error.code ?? ""];
+  if (entry) return { statusCode: entry.statusCode, code: entry.code, message: `${entry.message}: ${error.message}` };
+  if (error.code === "VW_BAD_ENCODING") return { statusCode: 400, code: error.code, message: `${IngestErrors.BadEncoding.message}: ${error.message}` };
+  const statusCode = error.statusCode ?? 500;
+  if (statusCode === 503) return { statusCode, code: IngestErrors.StorageUnavailable.code, message: error.message, retryAfterS };
+  if (statusCode >= 400 && statusCode < 500) return { statusCode, code: error.code ?? "VW_BAD_REQUEST", message: error.message };
+  return { statusCode: 500, code: IngestErrors.Internal.code, message: IngestErrors.Internal.message };
+}
+
+const fastifyCodes: Record<string, (typeof IngestErrors)[keyof typeof IngestErrors]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: IngestErrors.BodyTooLarge,
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: IngestErrors.UnsupportedMediaType,
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: IngestErrors.BadEncoding,
+  FST_ERR_CTP_INVALID_JSON_BODY: IngestErrors.BadJson,
+  FST_ERR_CTP_EMPTY_JSON_BODY: IngestErrors.BadJson,
+  FST_ERR_CTP_EMPTY_TYPE: IngestErrors.UnsupportedMediaType,
+  FST_ERR_CTP_INVALID_TYPE: IngestErrors.UnsupportedMediaType,
+};

@@ -1,0 +1,159 @@
+// POST /v1/batches: a gateway's batch (protocol/batch.ts), CBOR or JSON, optionally gzip-encoded.
+// auth (onRequest) -> rate limit per gateway (preParsing) -> gunzip -> parse -> envelope check
+// (validateBatchEnvelope, as the body schema) -> token's gateway == batch.gw -> each record checked
+// (validateRecord: a bad one is rejected with its code, the others go on) -> storage write in a
+// bounded slot -> 200 {id, stored, rejected} ONLY once storage accepted the write; 503 with
+// Retry-After and nothing acknowledged when it did not.
+import { createGunzip } from "node:zlib";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import rateLimit from "@fastify/rate-limit";
+import type { BatchRecord, BatchReply, RecordRejection } from "../../protocol/batch.js";
+import { BatchReplySchema, BatchSchema, ErrorReplySchema } from "../../protocol/schema/batch-schema.js";
+import { decodeCbor, validateBatchEnvelope, validateRecord, type BatchEnvelope } from "../../protocol/schema/validate.js";
+import { ContractError } from "../../protocol/errors.js";
+import { MAX_BATCH_RECORDS } from "../../protocol/limits.js";
+import { ingestError } from "../errors.js";
+import type { Authenticator } from "../auth/authenticator.js";
+import type { IngestMetrics } from "../metrics.js";
+import type { WriteSlots } from "../write-slots.js";
+import type { StoredRecord } from "../storage/point-schema.js";
+import { StorageUnavailableError, type Writer } from "../storage/writer.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** set by authentication: the gateway the bearer token belongs to */
+    gatewayId: string | null;
+  }
+}
+
+export interface BatchRouteOptions {
+  authenticator: Authenticator;
+  writer: Writer;
+  slots: WriteSlots;
+  metrics: IngestMetrics;
+  bodyLimitBytes: number;
+  rateLimit: { maxBatches: number; windowMs: number };
+  retryAfterS: number;
+}
+
+const errorStatuses = [400, 401, 403, 413, 415, 429, 503] as const;
+
+export async function batchRoutes(app: FastifyInstance, options: BatchRouteOptions): Promise<void> {
+  const { authenticator, writer, slots, metrics } = options;
+  app.decorateRequest("gatewayId", null);
+
+  await app.register(rateLimit, {
+    global: false,
+    hook: "preParsing",
+    // per gateway, not per address: gateways behind one NAT do not share a budget
+    keyGenerator: (request: FastifyRequest) => request.gatewayId ?? request.ip,
+    errorResponseBuilder: (_request, context) =>
+      ingestError("RateLimited", `at most ${context.max} batches per ${context.after}`, { retryAfterS: Math.max(1, Math.ceil(context.ttl / 1000)) }),
+  });
+
+  // batches are CBOR or JSON only: anything else is 415
+  app.removeContentTypeParser(["text/plain"]);
+  // CBOR bodies arrive as one Buffer (bodyLimit enforced by Fastify on the inflated size)
+  app.addContentTypeParser("application/cbor", { parseAs: "buffer" }, (_request, body, done) => {
+    try {
+      done(null, decodeCbor(body as Buffer, options.bodyLimitBytes, { maxDepth: 8, maxItems: MAX_BATCH_RECORDS * 64 }));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+
+  const response: Record<number, unknown> = { 200: BatchReplySchema };
+  for (const status of errorStatuses) response[status] = ErrorReplySchema;
+
+  app.post(
+    "/v1/batches",
+    {
+      bodyLimit: options.bodyLimitBytes,
+      schema: { body: BatchSchema, response },
+      // the envelope is checked by the protocol's own validator, so errors carry contract codes
+      validatorCompiler: ({ httpPart }) => (data: unknown) => {
+        if (httpPart !== "body") return { value: data };
+        try {
+          return { value: validateBatchEnvelope(data) };
+        } catch (error) {
+          return { error: error as Error };
+        }
+      },
+      config: { rateLimit: { max: options.rateLimit.maxBatches, timeWindow: options.rateLimit.windowMs } },
+      onRequest: async (request) => {
+        request.gatewayId = await authenticator.authenticate(request.headers.authorization);
+      },
+      preParsing: async (request, _reply, payload) => {
+        const encoding = (request.headers["content-encoding"] ?? "identity").toLowerCase().trim();
+        if (encoding === "identity") return payload;
+        if (encoding !== "gzip" && encoding !== "x-gzip") throw ingestError("UnsupportedEncoding", `got "${encoding}"`);
+        const gunzip = createGunzip();
+        // a broken gzip stream is the client's fault: 400, not 500
+        gunzip.on("error", (error: Error & { statusCode?: number; code?: string }) => {
+          error.statusCode = 400;
+          error.code = "VW_BAD_ENCODING";
+        });
+        // Fastify compares Content-Length with the bytes received: count the encoded ones
+        const counted = gunzip as typeof gunzip & { receivedEncodedLength: number };
+        counted.receivedEncodedLength = 0;
+        payload.on("data", (chunk: Buffer) => {
+          counted.receivedEncodedLength += chunk.length;
+        });
+        return payload.pipe(gunzip);
+      },
+    },
+    async (request, reply) => {
+      const batch = request.body as BatchEnvelope;
+      if (batch.gw !== request.gatewayId) {
+        throw ingestError("GatewayMismatch", `token is for "${request.gatewayId}", batch says gw "${batch.gw}"`);
+      }
+      const rejected: RecordRejection[] = [];
+      const good: BatchRecord[] = [];
+      batch.recs.forEach((value, index) => {
+        try {
+          good.push(validateRecord(value, index));
+        } catch (error) {
+          if (!(error instanceof ContractError)) throw error;
+          rejected.push({ id: recordIdOf(value, index), code: error.code, reason: error.message });
+        }
+      });
+      const records: StoredRecord[] = good.map((record) => ({ record, site: batch.site, gateway: batch.gw }));
+      const storageRejected = records.length === 0 ? [] : await store(records);
+      rejected.push(...storageRejected);
+
+      const refused = new Set(storageRejected.map((r) => r.id));
+      const stored = good.filter((record) => !refused.has(record.id));
+      for (const record of stored) metrics.recordsStored.inc({ kind: record.k });
+      for (const rejection of rejected) metrics.recordsRejected.inc({ reason: rejection.code });
+      if (rejected.length > 0) request.log.warn({ batch: batch.id, gw: batch.gw, rejected: rejected.slice(0, 5), count: rejected.length }, "records rejected");
+      const body: BatchReply = { id: batch.id, stored: stored.map((record) => record.id), rejected };
+      return reply.code(200).send(body);
+    },
+  );
+
+  async function store(records: StoredRecord[]): Promise<RecordRejection[]> {
+    const release = await slots.acquire();
+    const stopTimer = metrics.writeLatency.startTimer({ storage: writer.kind });
+    try {
+      const result = await writer.write(records);
+      stopTimer({ outcome: "ok" });
+      return result.rejected;
+    } catch (error) {
+      stopTimer({ outcome: "error" });
+      if (error instanceof StorageUnavailableError) {
+        metrics.storageErrors.inc({ storage: writer.kind, reason: error.reason });
+        throw ingestError("StorageUnavailable", error.message, { retryAfterS: options.retryAfterS });
+      }
+      throw error;
+    } finally {
+      release();
+    }
+  }
+}
+
+/** The record's own id when it has a readable one, else -(index + 1): the gateway cannot match it. */
+function recordIdOf(value: unknown, index: number): number {
+  const id = (value as { id?: unknown } | null)?.id;
+  return typeof id === "number" && Number.isSafeInteger(id) ? id : -(index + 1);
+}
+

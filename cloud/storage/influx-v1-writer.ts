@@ -1,0 +1,99 @@
+// InfluxDB 1.x writer: POST /write?db&rp&precision=u with line protocol (InfluxDB 1.x, and 2.x/3.x
+// through their v1 compatibility API). Basic auth keeps the password out of URLs and logs.
+// Batches of at most maxLinesPerWrite lines (InfluxDB's advice: 5,000), gzip above a threshold.
+//
+// Status handling (InfluxDB 1.x /write): 204 stored; 400 bad line or type conflict (a "partial
+// write" stores the other lines) and 413 too large -> LinesRefusedError, bisected to single
+// records; 404 no database, 401/403 auth, 5xx, network errors, timeouts -> StorageUnavailableError.
+import { promisify } from "node:util";
+import { gzip as gzipCallback } from "node:zlib";
+import { formatLines } from "./line-protocol.js";
+import type { StoredRecord } from "./point-schema.js";
+import { LinesRefusedError, sendBisecting, StorageUnavailableError, unavailableFrom, type Writer, type WriteResult } from "./writer.js";
+
+const gzip = promisify(gzipCallback);
+
+export interface InfluxV1WriterOptions {
+  url: string;
+  database: string;
+  retentionPolicy?: string;
+  username?: string;
+  password?: string;
+  timeoutMs: number;
+  gzipThresholdBytes: number;
+  maxLinesPerWrite: number;
+}
+
+export class InfluxV1Writer implements Writer {
+  readonly kind = "influx-v1";
+  readonly #writeUrl: string;
+  readonly #headers: Record<string, string>;
+  #closed = false;
+
+  constructor(readonly options: InfluxV1WriterOptions) {
+    const params = new URLSearchParams({ db: options.database, precision: "u" });
+    if (options.retentionPolicy) params.set("rp", options.retentionPolicy);
+    this.#writeUrl = `${options.url.replace(/\/+$/, "")}/write?${params}`;
+    this.#headers = { "content-type": "text/plain; charset=utf-8" };
+    if (options.username !== undefined) {
+      const basic = Buffer.from(`${options.username}:${options.password ?? ""}`).toString("base64");
+      this.#headers.authorization = `Basic ${basic}`;
+    }
+  }
+
+  async write(records: StoredRecord[]): Promise<WriteResult> {
+    if (this.#closed) throw new StorageUnavailableError("closed", "writer is closed");
+    if (records.length === 0) return { rejected: [] };
+    return await sendBisecting(records, formatLines(records), this.options.maxLinesPerWrite, (body) => this.sendBody(body));
+  }
+
+  /** One POST /write of already-formatted lines (also used by the benchmark's baseline). */
+  async sendBody(lines: Buffer): Promise<void> {
+    const headers = { ...this.#headers };
+    let body = lines;
+    if (lines.length > this.options.gzipThresholdBytes) {
+      body = await gzip(lines);
+      headers["content-encoding"] = "gzip";
+    }
+    let response: Response;
+    try {
+      response = await fetch(this.#writeUrl, { method: "POST", headers, body, signal: AbortSignal.timeout(this.options.timeoutMs) });
+    } catch (error) {
+      throw unavailableFrom(error, "InfluxDB /write");
+    }
+    if (response.status === 204) {
+      await response.arrayBuffer().catch(() => undefined);
+      return;
+    }
+    const detail = await errorText(response);
+    if (response.status === 400 || response.status === 413 || response.status === 422) throw new LinesRefusedError(response.status, detail);
+    if (response.status === 404) throw new StorageUnavailableError("no-database", `InfluxDB: ${detail}`);
+    if (response.status === 401 || response.status === 403) throw new StorageUnavailableError("auth", `InfluxDB refused the credentials: ${detail}`);
+    throw new StorageUnavailableError("status", `InfluxDB /write answered ${response.status}: ${detail}`);
+  }
+
+  async ping(): Promise<boolean> {
+    if (this.#closed) return false;
+    try {
+      const response = await fetch(`${this.options.url.replace(/\/+$/, "")}/ping`, { signal: AbortSignal.timeout(this.options.timeoutMs) });
+      await response.arrayBuffer().catch(() => undefined);
+      return response.status === 204 || response.status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+}
+
+async function errorText(response: Response): Promise<string> {
+  const text = await response.text().catch(() => "");
+  try {
+    const parsed = JSON.parse(text) as { error?: string; message?: string };
+    return (parsed.error ?? parsed.message ?? text).slice(0, 300);
+  } catch {
+    return text.slice(0, 300);
+  }
+}

@@ -1,0 +1,157 @@
+// The InfluxDB schema of vibewatch, in one place: which measurement, tags and fields each batch
+// record becomes. cloud/README.md documents it; keep the two in step (Grafana and the e2e audit
+// read it). Both the line-protocol writer and the embedded store emit fields through this code.
+//
+// Tags are site, gateway and device ONLY: ids, boot ids and sequence numbers are fields, never tags
+// (series cardinality). The point time is the record's ts (µs, fixed by the gateway when it first
+// persisted the record), so a retried write lands on the same point and overwrites it.
+import type { BatchRecord, GatewayEvent, GatewayStatus } from "../../protocol/batch.js";
+import type { Alert, Status, Telemetry, Will } from "../../protocol/messages.js";
+import { CENTI } from "../../protocol/limits.js";
+import { ZONE_LETTERS } from "../../protocol/messages.js";
+
+export type Measurement = "vw_tele" | "vw_alert" | "vw_status" | "vw_gateway" | "vw_event";
+
+export const measurementOf: Record<BatchRecord["k"], Measurement> = {
+  tele: "vw_tele",
+  alert: "vw_alert",
+  status: "vw_status",
+  gw: "vw_gateway",
+  event: "vw_event",
+};
+
+/** A validated batch record with the batch's site and gateway: what a Writer stores. */
+export interface StoredRecord {
+  record: BatchRecord;
+  site: string;
+  gateway: string;
+}
+
+/** Receives a record's fields; `centi` values are wire integers in hundredths (231 = 2.31). */
+export interface FieldSink {
+  int(key: string, value: number): void;
+  centi(key: string, value: number): void;
+  str(key: string, value: string): void;
+  bool(key: string, value: boolean): void;
+}
+
+function teleFields(p: Telemetry, out: FieldSink): void {
+  out.int("seq", p.s);
+  out.int("boot", p.b);
+  out.int("dev_ts", p.t);
+  out.int("window", p.w);
+  out.int("rate", p.r);
+  out.centi("arms_x", p.a[0]);
+  out.centi("arms_y", p.a[1]);
+  out.centi("arms_z", p.a[2]);
+  out.centi("vrms_x", p.u[0]);
+  out.centi("vrms_y", p.u[1]);
+  out.centi("vrms_z", p.u[2]);
+  out.centi("vrms_max", Math.max(p.u[0], p.u[1], p.u[2]));
+  out.int("band_lo", p.f[0]);
+  out.int("band_hi", p.f[1]);
+  out.centi("peak", p.p);
+  out.centi("crest", p.c);
+  out.centi("kurtosis", p.k);
+  for (let index = 0; index < p.e.length; index += 1) out.centi(BAND_KEYS[index] ?? `e${index}`, p.e[index] as number);
+  out.int("zone", p.z);
+  out.str("zone_letter", ZONE_LETTERS[p.z]);
+  // absent while the device is still learning its baseline
+  if (p.n !== null) out.centi("anomaly", p.n);
+}
+const BAND_KEYS = Array.from({ length: 16 }, (_, index) => `e${index}`);
+
+function alertFields(p: Alert, out: FieldSink): void {
+  out.int("seq", p.s);
+  out.int("boot", p.b);
+  out.int("dev_ts", p.t);
+  out.str("kind", p.k);
+  out.int("level", p.l);
+  // x and y travel in centi-units of the alert's kind (mm/s, score, zone index)
+  out.centi("value", p.x);
+  out.centi("limit", p.y);
+  out.int("zone", p.z);
+  if (p.m !== undefined) out.str("message", p.m);
+}
+
+function statusFields(p: Status | Will, out: FieldSink): void {
+  if (!("s" in p)) {
+    // the Last Will: no sequence number, no clock, just "offline"
+    out.int("boot", p.b);
+    out.bool("online", false);
+    return;
+  }
+  out.int("seq", p.s);
+  out.int("boot", p.b);
+  out.int("dev_ts", p.t);
+  out.bool("online", p.o);
+  out.str("fw", p.fw);
+  out.int("uptime_s", p.up);
+  out.int("mem_free", p.mem);
+  out.int("rssi_dbm", p.rs);
+  out.int("ring_depth", p.q);
+  out.int("dropped", p.x);
+  out.int("fifo_overruns", p.ov);
+  out.str("part", p.sp);
+  out.int("rate", p.r);
+  out.int("baseline", p.bl);
+  out.int("cfg_version", p.cv);
+  if (p.er !== undefined) out.str("error", p.er);
+}
+
+function gatewayFields(p: GatewayStatus, out: FieldSink): void {
+  out.int("buffer_records", p.q);
+  out.int("buffer_bytes", p.qb);
+  out.int("oldest_age_s", p.age);
+  out.int("uptime_s", p.up);
+  out.int("dropped", p.x);
+  out.int("devices_online", p.on);
+}
+
+function eventFields(p: GatewayEvent, out: FieldSink): void {
+  out.str("event", p.e);
+  out.int("n", p.n);
+  if (p.m !== undefined) out.str("message", p.m);
+}
+
+/** Emits the fields of one validated record, then its record id as field "rid". */
+export function emitFields(record: BatchRecord, out: FieldSink): void {
+  switch (record.k) {
+    case "tele":
+      teleFields(record.p as Telemetry, out);
+      break;
+    case "alert":
+      alertFields(record.p as Alert, out);
+      break;
+    case "status":
+      statusFields(record.p as Status | Will, out);
+      break;
+    case "gw":
+      gatewayFields(record.p as GatewayStatus, out);
+      break;
+    case "event":
+      eventFields(record.p as GatewayEvent, out);
+      break;
+  }
+  out.int("rid", record.id);
+}
+
+/** A point with plain field values (physical floats), for stores that keep JSON. */
+export interface Point {
+  measurement: Measurement;
+  tags: { site: string; gateway: string; device: string };
+  fields: Record<string, number | string | boolean>;
+  /** µs since epoch */
+  timeUs: number;
+}
+
+export function recordToPoint({ record, site, gateway }: StoredRecord): Point {
+  const fields: Record<string, number | string | boolean> = {};
+  emitFields(record, {
+    int: (key, value) => (fields[key] = value),
+    centi: (key, value) => (fields[key] = value / CENTI),
+    str: (key, value) => (fields[key] = value),
+    bool: (key, value) => (fields[key] = value),
+  });
+  return { measurement: measurementOf[record.k], tags: { site, gateway, device: record.d }, fields, timeUs: record.ts };
+}

@@ -1,0 +1,64 @@
+// Persists the learned anomaly baseline (firmware/dsp/welford-baseline.ts) in Moddable "preference"
+// (domain "vw", key "bl"), so a reboot does not restart a learning period of many windows.
+// Stored as CBOR {m: mean[], s: sd[], n}; written once when learning completes, and only when the
+// bytes differ from what is stored (flash wear). A damaged record is ignored and counted.
+import { CborEncoder } from "../../protocol/cbor-encoder.js";
+import { decodeCborValue } from "../../protocol/cbor-decoder.js";
+import type { Baseline } from "../dsp/analyzer.js";
+import { PREFERENCE_DOMAIN, type PreferenceStore } from "./device-config.js";
+
+export const PREFERENCE_BASELINE_KEY = "bl";
+const MAX_FEATURES = 16;
+/** NVS value limit on ESP32 */
+const MAX_VALUE_BYTES = 4000;
+
+export class BaselineKeeper {
+  readonly #preferences: PreferenceStore;
+  readonly counters = { writes: 0, storedInvalid: 0 };
+
+  constructor(preferences: PreferenceStore) {
+    this.#preferences = preferences;
+  }
+
+  save(baseline: Baseline): void {
+    const count = Math.min(baseline.mean.length, baseline.sd.length, MAX_FEATURES);
+    const encoder = new CborEncoder(MAX_VALUE_BYTES);
+    encoder.map(3).text("m").array(count);
+    for (let i = 0; i < count; i++) encoder.float(Math.fround(baseline.mean[i]!));
+    encoder.text("s").array(count);
+    for (let i = 0; i < count; i++) encoder.float(Math.fround(baseline.sd[i]!));
+    encoder.text("n").int(Math.max(0, Math.floor(baseline.n)));
+    const bytes = encoder.bytes();
+    const stored = this.#preferences.get(PREFERENCE_DOMAIN, PREFERENCE_BASELINE_KEY);
+    if (stored instanceof ArrayBuffer && equalBytes(new Uint8Array(stored), bytes)) return;
+    this.#preferences.set(PREFERENCE_DOMAIN, PREFERENCE_BASELINE_KEY, bytes.slice().buffer as ArrayBuffer);
+    this.counters.writes++;
+  }
+
+  load(): Baseline | undefined {
+    const stored = this.#preferences.get(PREFERENCE_DOMAIN, PREFERENCE_BASELINE_KEY);
+    if (stored === undefined) return undefined;
+    try {
+      if (!(stored instanceof ArrayBuffer)) throw new Error("not bytes");
+      const value = decodeCborValue(new Uint8Array(stored), { maxBytes: MAX_VALUE_BYTES, maxDepth: 2, maxItems: MAX_FEATURES, maxStringBytes: 1 }) as Record<string, unknown>;
+      const mean = value.m;
+      const sd = value.s;
+      const n = value.n;
+      if (!isNumbers(mean) || !isNumbers(sd) || mean.length !== sd.length || typeof n !== "number") throw new Error("bad shape");
+      return { mean, sd, n };
+    } catch {
+      this.counters.storedInvalid++;
+      return undefined;
+    }
+  }
+}
+
+function isNumbers(value: unknown): value is number[] {
+  return Array.isArray(value) && value.every((item) => typeof item === "number" && Number.isFinite(item));
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,257 @@
+// The device's remote configuration: build defaults, validation of a received config, persistence.
+//
+// A config arrives retained on .../cfg as CBOR (protocol/messages.ts DeviceConfig). It is all or
+// nothing: one unknown key or one out-of-range value rejects the whole config, the one in force
+// stays, and the app publishes a status whose "er" names the field. The ranges are the protocol
+// schema's (protocol/schema/device-schema.ts) plus the cross-field rules a schema cannot say
+// (window a power of two, hop <= window, warning < alarm, baseline mean/sd of equal length).
+// Only configs with a version (cv) above the one in force are applied; the same cv again (the broker
+// re-delivers the retained config after every reconnect) is ignored without an error.
+// Persistence: the accepted config's CBOR bytes in Moddable "preference" (domain "vw", key "cfg"),
+// written only when they differ from what is stored (flash wear).
+import { decodeCborValue, CborDecodeError } from "../../protocol/cbor-decoder.js";
+import type { CborValue } from "../../protocol/cbor-encoder.js";
+import { MAX_CONFIG_MESSAGE_BYTES, PAYLOAD_VERSION } from "../../protocol/limits.js";
+import { MACHINE_CLASSES, type DeviceConfig, type MachineClass, type RangeG } from "../../protocol/messages.js";
+
+/** The config in force: every field has a value (build defaults under the accepted config). */
+export interface EffectiveConfig {
+  /** 0 = build defaults */
+  cv: number;
+  sampleRateHz: number;
+  rangeG: RangeG;
+  windowSamples: number;
+  hopSamples: number;
+  machineClass: MachineClass;
+  /** mm/s; 0 = off (ISO zones only) */
+  velocityWarnMmS: number;
+  velocityAlarmMmS: number;
+  /** standardised distance; 0 = off */
+  anomalyAlarm: number;
+  heartbeatS: number;
+  learningWindows: number;
+  /** pushed baseline, when the config carries one */
+  baseline?: { mean: number[]; sd: number[]; n: number };
+}
+
+export const BUILD_DEFAULTS: EffectiveConfig = {
+  cv: 0,
+  sampleRateHz: 3200,
+  rangeG: 4,
+  windowSamples: 2048,
+  hopSamples: 2048,
+  machineClass: "2r",
+  velocityWarnMmS: 0,
+  velocityAlarmMmS: 0,
+  anomalyAlarm: 0,
+  heartbeatS: 60,
+  learningWindows: 100,
+};
+
+export type ConfigCheck = { ok: true; config: DeviceConfig } | { ok: false; error: string };
+
+const UINT32_MAX = 4294967295;
+const CENTI_MAX = 10_000_000;
+const MAX_BASELINE_FEATURES = 16;
+const KNOWN_KEYS = ["v", "cv", "r", "g", "w", "h", "mc", "tw", "ta", "tn", "hb", "bm", "bs", "lw"];
+
+function isInteger(value: CborValue, min: number, max: number): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= min && value <= max;
+}
+
+function isNumberList(value: CborValue, min: number): value is number[] {
+  if (!Array.isArray(value) || value.length > MAX_BASELINE_FEATURES) return false;
+  for (const item of value) if (typeof item !== "number" || !Number.isFinite(item) || item < min) return false;
+  return true;
+}
+
+/** Checks a decoded config against the contract; `windowInForce` bounds the hop when w is absent. */
+export function checkConfig(value: CborValue, windowInForce: number): ConfigCheck {
+  if (value === null || typeof value !== "object" || Array.isArray(value) || value instanceof Uint8Array) {
+    return { ok: false, error: "config: expected a map" };
+  }
+  const record = value as { readonly [key: string]: CborValue };
+  for (const key of Object.keys(record)) if (!KNOWN_KEYS.includes(key)) return { ok: false, error: `${key}: unknown field` };
+  const bad = (key: string, want: string): ConfigCheck => ({ ok: false, error: `${key}: want ${want}` });
+  if (record.v !== PAYLOAD_VERSION) return bad("v", `${PAYLOAD_VERSION}`);
+  if (!isInteger(record.cv, 1, UINT32_MAX)) return bad("cv", "an integer 1..4294967295");
+  const has = (key: string) => record[key] !== undefined;
+  if (has("r") && !isInteger(record.r, 100, 6400)) return bad("r", "an integer 100..6400 Hz");
+  if (has("g") && ![2, 4, 8, 16].includes(record.g as number)) return bad("g", "2, 4, 8 or 16");
+  if (has("w") && !(isInteger(record.w, 256, 4096) && (record.w & (record.w - 1)) === 0)) return bad("w", "a power of two 256..4096");
+  const window = has("w") ? (record.w as number) : windowInForce;
+  if (has("h") && !isInteger(record.h, 16, window)) return bad("h", `an integer 16..${window} (the window)`);
+  if (has("mc") && !MACHINE_CLASSES.includes(record.mc as MachineClass)) return bad("mc", MACHINE_CLASSES.join(", "));
+  for (const key of ["tw", "ta", "tn"]) if (has(key) && !isInteger(record[key], 1, CENTI_MAX)) return bad(key, `an integer 1..${CENTI_MAX} (centi)`);
+  if (has("tw") && has("ta") && (record.tw as number) >= (record.ta as number)) return bad("tw", "less than ta");
+  if (has("hb") && !isInteger(record.hb, 1, 86_400)) return bad("hb", "an integer 1..86400 s");
+  if (has("lw") && !isInteger(record.lw, 0, 100_000)) return bad("lw", "an integer 0..100000");
+  if (has("bm") !== has("bs")) return bad(has("bm") ? "bs" : "bm", "present together with " + (has("bm") ? "bm" : "bs"));
+  if (has("bm") && !isNumberList(record.bm, -Infinity)) return bad("bm", `up to ${MAX_BASELINE_FEATURES} finite numbers`);
+  if (has("bs") && !isNumberList(record.bs, 0)) return bad("bs", `up to ${MAX_BASELINE_FEATURES} finite numbers >= 0`);
+  if (has("bm") && (record.bm as number[]).length !== (record.bs as number[]).length) return bad("bs", "as many values as bm");
+  return { ok: true, config: record as unknown as DeviceConfig };
+}
+
+/** Build defaults under an accepted config (fields it leaves out take the build default). */
+export function effectiveConfig(config: DeviceConfig | undefined, defaults: EffectiveConfig = BUILD_DEFAULTS): EffectiveConfig {
+  if (!config) return { ...defaults };
+  const result: EffectiveConfig = {
+    cv: config.cv,
+    sampleRateHz: config.r ?? defaults.sampleRateHz,
+    rangeG: config.g ?? defaults.rangeG,
+    windowSamples: config.w ?? defaults.windowSamples,
+    hopSamples: config.h ?? Math.min(defaults.hopSamples, config.w ?? defaults.windowSamples),
+    machineClass: config.mc ?? defaults.machineClass,
+    velocityWarnMmS: config.tw !== undefined ? config.tw / 100 : defaults.velocityWarnMmS,
+    velocityAlarmMmS: config.ta !== undefined ? config.ta / 100 : defaults.velocityAlarmMmS,
+    anomalyAlarm: config.tn !== undefined ? config.tn / 100 : defaults.anomalyAlarm,
+    heartbeatS: config.hb ?? defaults.heartbeatS,
+    learningWindows: config.lw ?? defaults.learningWindows,
+  };
+  if (config.bm && config.bs) result.baseline = { mean: config.bm.slice(), sd: config.bs.slice(), n: 1 };
+  return result;
+}
+
+/** Moddable "preference" as this module uses it (injected: the device's or the simulator's). */
+export interface PreferenceStore {
+  get(domain: string, key: string): string | boolean | number | ArrayBuffer | undefined;
+  set(domain: string, key: string, value: string | boolean | number | ArrayBuffer): void;
+  delete(domain: string, key: string): void;
+}
+
+export const PREFERENCE_DOMAIN = "vw";
+export const PREFERENCE_CONFIG_KEY = "cfg";
+
+export type ConfigOutcome =
+  | { kind: "applied"; config: EffectiveConfig }
+  | { kind: "same" }
+  | { kind: "rejected"; error: string };
+
+/** Holds the config in force; decides on each received config; persists accepted ones. */
+export class ConfigKeeper {
+  readonly #preferences: PreferenceStore;
+  readonly #defaults: EffectiveConfig;
+  #current: EffectiveConfig;
+  #lastError: string | undefined;
+  #previous: EffectiveConfig | undefined;
+  #pendingBytes: Uint8Array | undefined;
+  /** counters since boot */
+  readonly counters = { applied: 0, rejected: 0, persistWrites: 0, storedInvalid: 0 };
+
+  constructor(preferences: PreferenceStore, defaults: EffectiveConfig = BUILD_DEFAULTS) {
+    this.#preferences = preferences;
+    this.#defaults = defaults;
+    this.#current = { ...defaults };
+    this.#loadPersisted();
+  }
+
+  get current(): EffectiveConfig {
+    return this.#current;
+  }
+
+  /** the last rejection's reason, until a config is applied */
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
+
+  /**
+   * A config message from the broker: decode, check, decide. An "applied" outcome is in force at
+   * once; the caller applies it to the hardware and then calls commit() (persist) or, when applying
+   * failed, rollback() (the previous config is back in force and the error is reported).
+   */
+  receive(bytes: Uint8Array): ConfigOutcome {
+    let outcome: ConfigOutcome;
+    if (bytes.length === 0) {
+      outcome = { kind: "same" }; // an empty retained message clears the topic; keep what we have
+    } else {
+      outcome = this.#decide(bytes);
+    }
+    if (outcome.kind === "rejected") {
+      this.counters.rejected++;
+      this.#lastError = outcome.error.length > 96 ? outcome.error.slice(0, 96) : outcome.error;
+    } else if (outcome.kind === "applied") {
+      this.counters.applied++;
+      this.#lastError = undefined;
+    }
+    return outcome;
+  }
+
+  #decide(bytes: Uint8Array): ConfigOutcome {
+    let value: CborValue;
+    try {
+      value = decodeCborValue(bytes, { maxBytes: MAX_CONFIG_MESSAGE_BYTES, maxDepth: 2, maxItems: 32, maxStringBytes: 16 });
+    } catch (error) {
+      return { kind: "rejected", error: error instanceof CborDecodeError ? error.message : "config: not CBOR" };
+    }
+    const check = checkConfig(value, this.#current.windowSamples);
+    if (!check.ok) return { kind: "rejected", error: check.error };
+    if (check.config.cv === this.#current.cv) return { kind: "same" };
+    if (check.config.cv < this.#current.cv) return { kind: "rejected", error: `cv: ${check.config.cv} is older than ${this.#current.cv} in force` };
+    this.#previous = this.#current;
+    this.#pendingBytes = bytes.slice();
+    this.#current = effectiveConfig(check.config, this.#defaults);
+    return { kind: "applied", config: this.#current };
+  }
+
+  /** A config that never reached receive() (e.g. too large to take): counted and reported like a rejection. */
+  reportRejected(error: string): void {
+    this.counters.rejected++;
+    this.#lastError = error.length > 96 ? error.slice(0, 96) : error;
+  }
+
+  /** The applied config works: persist it (only when its bytes differ from the stored ones). */
+  commit(): void {
+    if (this.#pendingBytes) this.#persist(this.#pendingBytes);
+    this.#pendingBytes = undefined;
+    this.#previous = undefined;
+  }
+
+  /** Applying the config failed: the previous one is in force again, nothing is persisted. */
+  rollback(error: string): EffectiveConfig {
+    if (this.#previous) this.#current = this.#previous;
+    this.#previous = undefined;
+    this.#pendingBytes = undefined;
+    this.counters.applied--;
+    this.counters.rejected++;
+    this.#lastError = error.length > 96 ? error.slice(0, 96) : error;
+    return this.#current;
+  }
+
+  /** The stored config could not be applied at boot: run on build defaults (the broker resends cfg). */
+  fallBackToDefaults(error: string): EffectiveConfig {
+    this.#current = { ...this.#defaults };
+    this.counters.storedInvalid++;
+    this.#lastError = error.length > 96 ? error.slice(0, 96) : error;
+    return this.#current;
+  }
+
+  #persist(bytes: Uint8Array): void {
+    const stored = this.#preferences.get(PREFERENCE_DOMAIN, PREFERENCE_CONFIG_KEY);
+    if (stored instanceof ArrayBuffer && sameBytes(new Uint8Array(stored), bytes)) return;
+    this.#preferences.set(PREFERENCE_DOMAIN, PREFERENCE_CONFIG_KEY, bytes.slice().buffer as ArrayBuffer);
+    this.counters.persistWrites++;
+  }
+
+  #loadPersisted(): void {
+    const stored = this.#preferences.get(PREFERENCE_DOMAIN, PREFERENCE_CONFIG_KEY);
+    if (stored === undefined) return;
+    if (!(stored instanceof ArrayBuffer)) {
+      this.counters.storedInvalid++;
+      return;
+    }
+    try {
+      const check = checkConfig(decodeCborValue(new Uint8Array(stored)), this.#defaults.windowSamples);
+      if (check.ok) this.#current = effectiveConfig(check.config, this.#defaults);
+      else this.counters.storedInvalid++;
+    } catch {
+      this.counters.storedInvalid++; // a damaged record: run on build defaults, the broker resends cfg
+    }
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,50 @@
+// vibewatch device firmware: wiring only (see README.md). setup/network (manifest_net.json) has
+// joined Wi-Fi and set the clock by SNTP before Moddable calls this default export.
+import Time from "time";
+import SMBus from "embedded:io/smbus";
+import Preference from "preference";
+// eslint-disable-next-line no-restricted-imports -- Moddable's "net" module (Wi-Fi RSSI), not Node's
+import Net from "net";
+import Instrumentation from "instrumentation";
+import config from "mc/config";
+import { readBuildConfig } from "./config/build-config.js";
+import { BUILD_DEFAULTS } from "./config/device-config.js";
+// eslint-disable-next-line no-restricted-imports -- eslint's gitignore-style pattern for Node's "net" matches the folder firmware/net: no Node API here
+import { mqttProvider } from "./net/mqtt-provider.js";
+import { Lis3dh } from "./drivers/lis3dh.js";
+import { Adxl345 } from "./drivers/adxl345.js";
+import { FifoSampler } from "./drivers/sampler.js";
+import { VibrationAnalyzer } from "./dsp/analyzer.js";
+import { DeviceApp } from "./app/device-app.js";
+import { timerScheduler } from "./app/timer-scheduler.js";
+
+const FIRMWARE_VERSION = "0.1.0";
+/** before this the clock has not been set (ms, 2020-01-01) */
+const CLOCK_SET_AFTER_MS = 1_577_836_800_000;
+
+export default function main(): void {
+  const build = readBuildConfig(config);
+  const options = { sensor: { ...device.I2C.default, io: SMBus }, rateHz: BUILD_DEFAULTS.sampleRateHz, rangeG: BUILD_DEFAULTS.rangeG };
+  const sensor = build.sensorPart === "adxl345" ? new Adxl345(options) : new Lis3dh(options);
+  const { windowSamples, hopSamples, learningWindows } = BUILD_DEFAULTS;
+  const analyzer = new VibrationAnalyzer({ sampleRateHz: sensor.sampleRateHz, windowSamples, hopSamples, learningWindows });
+  const sampler = new FifoSampler({ sensor, analyzer });
+  const freeMemory = Instrumentation.map("System Free Memory");
+  new DeviceApp({
+    deviceId: build.deviceId,
+    siteId: build.siteId,
+    firmwareVersion: FIRMWARE_VERSION,
+    sampler,
+    analyzer,
+    sensor: { part: sensor.part, apply: (rateHz, rangeG) => (sensor.configure({ rateHz, rangeG: rangeG as 2 | 4 | 8 | 16 }), sensor.sampleRateHz) },
+    preferences: Preference,
+    network: { provider: mqttProvider(build), host: build.brokerHost, port: build.brokerPort, keepaliveMs: 30_000, connectTimeoutMs: 15_000, backoff: { initialMs: 1000, maxMs: 60_000 }, maxInflight: 8, maxInboundBytes: 1024 },
+    ring: { capacityMessages: build.ringMessages, capacityBytes: build.ringBytes },
+    scheduler: timerScheduler,
+    random: Math.random,
+    clockMs: () => (Date.now() > CLOCK_SET_AFTER_MS ? Date.now() : 0),
+    uptimeMs: () => Time.ticks,
+    freeMemoryBytes: () => Instrumentation.get(freeMemory) ?? 0,
+    rssiDbm: () => Net.get("RSSI"),
+  }).start();
+}

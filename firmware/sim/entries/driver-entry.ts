@@ -1,0 +1,115 @@
+// XS bundle entry for driver and sampler tests, and for replay through a sensor: the simulated
+// board with one accelerometer model, the real driver, the FIFO sampler and the analyzer.
+// Commands:
+//   setup {part, signal, address?, identity?, rateHz?, rangeG?}  installs the board, opens the driver
+//   open {part, address?, rateHz?, rangeG?}    opens the driver again (e.g. after unplug); returns error text on failure
+//   registers                                  the model's register file
+//   configure {rateHz?, rangeG?}               driver.configure (only the given fields)
+//   readFifo                                   one burst: {count, values}
+//   sampler {analyzer, pollMs?}                starts a FifoSampler; windows are collected
+//   windows                                    collected window summaries, overruns, errors (and clears them)
+//   feed {samples}                             appends to the block signal source
+//   poll (one sampler poll by hand), stopSampler, close, unplug, busStats, model
+// plus "advance" {ms} from the board.
+import SMBus from "embedded:io/smbus";
+import { installBoard, type Board } from "../board.js";
+import { i2cBusStats } from "../i2c-bus.js";
+import { signalFromSpec, type SignalSpec } from "../signals/signal-spec.js";
+import { BlockSource } from "../signals/block-source.js";
+import { onHostCommand } from "../host-bridge.js";
+import { Lis3dh } from "../../drivers/lis3dh.js";
+import { Adxl345 } from "../../drivers/adxl345.js";
+import type { AccelFifoSensor, AccelFifoSensorOptions, SensorPart } from "../../drivers/accel-fifo-sensor.js";
+import { FifoSampler } from "../../drivers/sampler.js";
+import { VibrationAnalyzer, type AnalyzerConfig } from "../../dsp/analyzer.js";
+import { summariseWindow, type WindowSummary } from "./window-summary.js";
+import type { RangeG } from "../../../protocol/messages.js";
+
+let board: Board | undefined;
+let part: SensorPart = "lis3dh";
+let sensor: AccelFifoSensor | undefined;
+let sampler: FifoSampler | undefined;
+let source: ReturnType<typeof signalFromSpec> | undefined;
+let windows: WindowSummary[] = [];
+const errors: string[] = [];
+const burst = new Float32Array(32 * 3);
+
+function open(message: Record<string, unknown>): { error?: string; sampleRateHz?: number; rangeG?: number } {
+  sensor?.close();
+  sensor = undefined;
+  const options: AccelFifoSensorOptions = {
+    sensor: { ...device.I2C.default, io: SMBus, address: message.address as number | undefined },
+    rateHz: message.rateHz as number | undefined,
+    rangeG: message.rangeG as RangeG | undefined,
+    onError: (error) => errors.push(error.message),
+  };
+  try {
+    sensor = part === "lis3dh" ? new Lis3dh(options) : new Adxl345(options);
+    return { sampleRateHz: sensor.sampleRateHz, rangeG: sensor.rangeG };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
+
+function opened(): AccelFifoSensor {
+  if (!sensor) throw new Error("driver: not open");
+  return sensor;
+}
+
+onHostCommand("setup", (message) => {
+  sampler?.stop();
+  sampler = undefined;
+  board?.unplug();
+  part = message.part as SensorPart;
+  source = signalFromSpec(message.signal as SignalSpec);
+  board = installBoard({ part, signal: source, address: message.boardAddress as number | undefined, identity: message.identity as number | undefined });
+  return open(message);
+});
+onHostCommand("open", (message) => open(message));
+onHostCommand("registers", () => Array.from(board!.model.registers));
+onHostCommand("model", () => (board!.model.sync(), { fifoCount: board!.model.fifoCount, fifoMode: board!.model.fifoMode(), lostSamples: board!.model.lostSamples }));
+onHostCommand("configure", (message) => {
+  opened().configure({ rateHz: message.rateHz as number | undefined, rangeG: message.rangeG as RangeG | undefined });
+  return { sampleRateHz: opened().sampleRateHz, rangeG: opened().rangeG };
+});
+onHostCommand("readFifo", () => {
+  const count = opened().readFifo(burst);
+  return { count, values: Array.from(burst.subarray(0, Math.max(0, count) * 3)) };
+});
+onHostCommand("sampler", (message) => {
+  sampler?.stop();
+  const analyzer = new VibrationAnalyzer({ sampleRateHz: opened().sampleRateHz, ...(message.analyzer as Omit<AnalyzerConfig, "sampleRateHz">) });
+  sampler = new FifoSampler({ sensor: opened(), analyzer, pollMs: message.pollMs as number | undefined });
+  sampler.onWindow = (result) => windows.push(summariseWindow(result));
+  sampler.start();
+  return { pollMs: sampler.pollMs, sampleRateHz: analyzer.config.sampleRateHz };
+});
+onHostCommand("poll", () => {
+  if (!sampler) throw new Error("poll: no sampler");
+  sampler.poll();
+  return undefined;
+});
+onHostCommand("stopSampler", () => {
+  sampler?.stop();
+  return undefined;
+});
+onHostCommand("windows", () => {
+  const out = { windows, overruns: sampler?.overruns ?? 0, errors: errors.slice(), samples: sampler?.samples ?? 0 };
+  windows = [];
+  errors.length = 0;
+  return out;
+});
+onHostCommand("feed", (message) => {
+  if (!(source instanceof BlockSource)) throw new Error("feed: the signal is not a block source");
+  return { accepted: source.feed(message.samples as number[]), available: source.available, underruns: source.underruns };
+});
+onHostCommand("close", () => {
+  sensor?.close();
+  sensor?.close();
+  return undefined;
+});
+onHostCommand("unplug", () => {
+  board?.unplug();
+  return undefined;
+});
+onHostCommand("busStats", () => ({ ...i2cBusStats }));

@@ -1,0 +1,115 @@
+// XS bundle entry for replay, DSP tests and the firmware bench: the analyzer alone, fed by the host.
+// Commands:
+//   init {config}                 new VibrationAnalyzer(config)
+//   push {samples: number[]}      interleaved x,y,z m/s²; returns the windows completed (summaries)
+//   tones {axes, count, offset?}  pushes `count` samples of a tone mix generated in XS (no JSON per sample)
+//   prepare {axes, count}         generates `count` samples once into a typed array (for the bench)
+//   run {windows}                 pushes the prepared samples through `windows` hops; returns nothing,
+//                                 so the crank's meter is the DSP's (plus a constant bridge overhead)
+//   baseline                      getBaseline()
+//   memory                        bufferBytes
+//   gc                            a garbage collection (the meter then shows the live heap)
+import { onHostCommand } from "../host-bridge.js";
+import { VibrationAnalyzer, type AnalyzerConfig } from "../../dsp/analyzer.js";
+import { summariseWindow, type WindowSummary } from "./window-summary.js";
+import { tonesSource, type Tone } from "../signals/signal-spec.js";
+
+let analyzer: VibrationAnalyzer | undefined;
+let prepared = new Float32Array(0);
+let preparedIndex = 0;
+let sampleIndex = 0;
+
+function current(): VibrationAnalyzer {
+  if (!analyzer) throw new Error("dsp: init first");
+  return analyzer;
+}
+
+onHostCommand("init", (message) => {
+  analyzer = new VibrationAnalyzer(message.config as AnalyzerConfig);
+  sampleIndex = 0;
+  return { bufferBytes: analyzer.bufferBytes };
+});
+
+onHostCommand("configure", (message) => {
+  current().configure(message.config as Partial<AnalyzerConfig>);
+  return undefined;
+});
+
+onHostCommand("push", (message) => {
+  const a = current();
+  const samples = message.samples as number[];
+  const out: WindowSummary[] = [];
+  for (let i = 0; i + 2 < samples.length; i += 3) {
+    const result = a.push(samples[i]!, samples[i + 1]!, samples[i + 2]!);
+    if (result) out.push(summariseWindow(result));
+  }
+  return out;
+});
+
+onHostCommand("tones", (message) => {
+  const a = current();
+  const source = tonesSource(message.axes as [Tone[], Tone[], Tone[]], message.offset as [number, number, number] | undefined);
+  const rate = a.config.sampleRateHz;
+  const value = new Float64Array(3);
+  const out: WindowSummary[] = [];
+  const count = Number(message.count);
+  for (let i = 0; i < count; i++) {
+    source.sample(sampleIndex++ / rate, value);
+    const result = a.push(value[0]!, value[1]!, value[2]!);
+    if (result) out.push(summariseWindow(result));
+  }
+  return out;
+});
+
+onHostCommand("prepare", (message) => {
+  const a = current();
+  const source = tonesSource(message.axes as [Tone[], Tone[], Tone[]]);
+  const count = Number(message.count);
+  prepared = new Float32Array(count * 3);
+  const value = new Float64Array(3);
+  for (let i = 0; i < count; i++) {
+    source.sample(i / a.config.sampleRateHz, value);
+    prepared[i * 3] = value[0]!;
+    prepared[i * 3 + 1] = value[1]!;
+    prepared[i * 3 + 2] = value[2]!;
+  }
+  preparedIndex = 0;
+  return undefined;
+});
+
+onHostCommand("run", (message) => {
+  const a = current();
+  const windows = Number(message.windows);
+  const total = prepared.length;
+  let done = 0;
+  while (done < windows) {
+    if (preparedIndex >= total) preparedIndex = 0;
+    const result = a.push(prepared[preparedIndex]!, prepared[preparedIndex + 1]!, prepared[preparedIndex + 2]!);
+    preparedIndex += 3;
+    if (result) done++;
+  }
+  return undefined;
+});
+
+onHostCommand("timedRun", (message) => {
+  const a = current();
+  const windows = Number(message.windows);
+  const total = prepared.length;
+  let done = 0;
+  const start = performance.now();
+  while (done < windows) {
+    if (preparedIndex >= total) preparedIndex = 0;
+    const result = a.push(prepared[preparedIndex]!, prepared[preparedIndex + 1]!, prepared[preparedIndex + 2]!);
+    preparedIndex += 3;
+    if (result) done++;
+  }
+  return { elapsedMs: performance.now() - start };
+});
+
+onHostCommand("baseline", () => current().getBaseline());
+/** collects garbage, so the crank's currentHeapCount is the live heap */
+onHostCommand("gc", () => {
+  (globalThis as unknown as { gc(): void }).gc(); // xsnap's global gc()
+  return undefined;
+});
+onHostCommand("memory", () => ({ bufferBytes: current().bufferBytes }));

@@ -1,0 +1,314 @@
+// The durable buffer on SQLite (better-sqlite3, WAL mode). Why SQLite and not LMDB: one file with
+// transactions that a group commit maps onto directly, crash safety proven on SD cards and power
+// cuts, AUTOINCREMENT ids that are never reused, ordered range scans for oldest-first batches,
+// and an inspectable file (`sqlite3 buffer.db`) on a site gateway. LMDB would be faster for reads
+// but needs its map size fixed up front and gives no SQL to inspect a backlog with.
+//
+// synchronous=FULL (default) fsyncs the WAL at every commit: a message acknowledged to the broker
+// survives a power cut. NORMAL would only fsync at checkpoints: still consistent after a power
+// cut, but the last commits may vanish although they were acknowledged, i.e. lost readings.
+// Group commits (many messages per transaction) keep FULL affordable.
+//
+// Record ids and timestamps are assigned here, once, at first persist; both strictly increase,
+// so "oldest first" is id order and the oldest record is the first row.
+import Database from "better-sqlite3";
+import type { Database as Db, Statement } from "better-sqlite3";
+import type { RecordKind } from "../../protocol/batch.js";
+import { QuarantineStore } from "../validation/quarantine-store.js";
+import { SeenRanges } from "./seen-ranges.js";
+import {
+  isPriorityKind,
+  type AppendResult,
+  type BufferHooks,
+  type BufferStats,
+  type NewRecord,
+  type QuarantineEntry,
+  type RecordBuffer,
+  type RejectedRecord,
+  type StoredRecord,
+} from "./record-buffer.js";
+
+export interface SqliteBufferOptions {
+  path: string;
+  maxBytes: number;
+  maxAgeS: number;
+  synchronous?: "FULL" | "NORMAL";
+  dedupeMaxEntries?: number;
+  dedupeMaxAgeS?: number;
+  quarantineMaxRecords?: number;
+  hooks?: BufferHooks;
+  /** clock, µs since epoch (tests) */
+  nowUs?: () => number;
+}
+
+interface Row {
+  id: number;
+  ts: number;
+  kind: RecordKind;
+  device: string;
+  body: Buffer;
+  prio: number;
+}
+
+const PRIORITY = 1;
+const NORMAL = 0;
+
+export class SqliteBuffer implements RecordBuffer {
+  readonly db: Db;
+  readonly quarantine: QuarantineStore;
+  readonly #options: Required<Omit<SqliteBufferOptions, "hooks" | "nowUs">>;
+  readonly #hooks: BufferHooks;
+  readonly #nowUs: () => number;
+  #lastTsUs: number;
+  /** ids are assigned here, not by AUTOINCREMENT (which updates sqlite_sequence on every insert),
+   *  and never reused: the last one is kept in meta with each commit */
+  #lastId: number;
+  #records = 0;
+  #bytes = 0;
+  #leased = new Map<number, number>(); // id -> bytes
+  #leasedPriorityIds = new Set<number>();
+  #leasedBytes = 0;
+  #leasedPriority = 0;
+  #priorityRecords = 0;
+  /** lease cursors: the largest id handed out per priority class since open */
+  #cursor = [0, 0];
+  readonly #seen: SeenRanges;
+  readonly #st: Record<string, Statement>;
+
+  constructor(options: SqliteBufferOptions) {
+    this.#options = {
+      synchronous: "FULL",
+      dedupeMaxEntries: 1_000_000,
+      dedupeMaxAgeS: 86_400,
+      quarantineMaxRecords: 10_000,
+      ...options,
+    } as Required<Omit<SqliteBufferOptions, "hooks" | "nowUs">>;
+    this.#hooks = options.hooks ?? {};
+    this.#nowUs = options.nowUs ?? (() => Date.now() * 1000);
+    const db = new Database(options.path);
+    this.db = db;
+    db.pragma("journal_mode = WAL");
+    db.pragma(`synchronous = ${this.#options.synchronous === "NORMAL" ? "NORMAL" : "FULL"}`);
+    db.pragma("cache_size = -16000"); // 16 MiB page cache: a Pi has the RAM, the SD card is slow
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS records (
+        id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, kind TEXT NOT NULL,
+        device TEXT NOT NULL, prio INTEGER NOT NULL, bytes INTEGER NOT NULL, body BLOB NOT NULL);
+      -- only alerts/events are indexed (a partial index): telemetry is read in rowid order
+      CREATE INDEX IF NOT EXISTS priority_records ON records (id) WHERE prio = 1;
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;`);
+    this.#seen = new SeenRanges(db, this.#options.dedupeMaxEntries, this.#options.dedupeMaxAgeS);
+    this.quarantine = new QuarantineStore(db, this.#options.quarantineMaxRecords, (count) => this.#hooks.dropped?.("quarantine_full", "quarantine", count));
+    const st = (sql: string) => db.prepare(sql);
+    this.#st = {
+      insert: st("INSERT INTO records (id, ts, kind, device, prio, bytes, body) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+      setMeta: st("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+      lease: st("SELECT id, ts, kind, device, body, bytes FROM records WHERE prio = ? AND id > ? ORDER BY id LIMIT ?"),
+      oldestPending: st("SELECT ts FROM records WHERE prio = ? AND id > ? ORDER BY id LIMIT 1"),
+      // ts grows with id (both assigned at persist), so the oldest is the first row: no scan
+      oldest: st("SELECT ts FROM records ORDER BY id LIMIT 1"),
+      remove: st("DELETE FROM records WHERE id = ? RETURNING bytes, prio"),
+      removeRange: st("DELETE FROM records WHERE id >= ? AND id <= ?"),
+      get: st("SELECT id, ts, kind, device, body, prio FROM records WHERE id = ?"),
+      droppable: st("SELECT id, bytes, ts, kind FROM records WHERE prio = 0 ORDER BY id"),
+    };
+    const totals = db.prepare("SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b, coalesce(sum(prio), 0) AS p FROM records").get() as { n: number; b: number; p: number };
+    this.#records = totals.n;
+    this.#bytes = totals.b;
+    this.#priorityRecords = totals.p;
+    const metaValue = (key: string) => (db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as { value: number } | undefined)?.value ?? 0;
+    const last = db.prepare("SELECT coalesce(max(id), 0) AS id, coalesce(max(ts), 0) AS ts FROM records").get() as { id: number; ts: number };
+    this.#lastTsUs = Math.max(metaValue("last_ts_us"), last.ts);
+    this.#lastId = Math.max(metaValue("last_id"), last.id);
+  }
+
+  #nextTs(): number {
+    // strictly increasing per gateway, even if the clock steps back: no two records share an
+    // InfluxDB timestamp, and a record keeps its ts on every retry (it is stored with it)
+    this.#lastTsUs = Math.max(this.#nowUs(), this.#lastTsUs + 1);
+    return this.#lastTsUs;
+  }
+
+  readonly #appendTx = (records: NewRecord[], quarantine: QuarantineEntry[]): AppendResult => {
+    let stored = 0;
+    let duplicates = 0;
+    const storedByKind: Partial<Record<RecordKind, number>> = {};
+    const nowUs = this.#nowUs();
+    for (const record of records) {
+      if (record.dedupe !== undefined && !this.#seen.add(record.dedupe, nowUs)) {
+        duplicates++;
+        continue;
+      }
+      const prio = isPriorityKind(record.kind) ? PRIORITY : NORMAL;
+      this.#st.insert!.run(++this.#lastId, this.#nextTs(), record.kind, record.device, prio, record.body.length, record.body);
+      this.#records++;
+      this.#bytes += record.body.length;
+      if (prio === PRIORITY) this.#priorityRecords++;
+      stored++;
+      storedByKind[record.kind] = (storedByKind[record.kind] ?? 0) + 1;
+    }
+    this.#seen.persist();
+    this.quarantine.add(quarantine);
+    if (stored > 0) {
+      this.#st.setMeta!.run("last_ts_us", this.#lastTsUs);
+      this.#st.setMeta!.run("last_id", this.#lastId);
+    }
+    if (this.#bytes > this.#options.maxBytes) this.#evict("buffer_full", () => this.#bytes > this.#options.maxBytes);
+    return { stored, storedByKind, duplicates, quarantined: quarantine.length };
+  };
+
+  append(records: NewRecord[], quarantine: QuarantineEntry[] = []): AppendResult {
+    const before = { records: this.#records, bytes: this.#bytes, prio: this.#priorityRecords, ts: this.#lastTsUs, id: this.#lastId };
+    let result: AppendResult;
+    try {
+      result = this.db.transaction(this.#appendTx)(records, quarantine);
+      this.#seen.commit(this.#nowUs());
+    } catch (error) {
+      // rolled back: restore the in-memory state
+      this.#seen.rollback();
+      this.#records = before.records;
+      this.#bytes = before.bytes;
+      this.#priorityRecords = before.prio;
+      this.#lastTsUs = before.ts;
+      this.#lastId = before.id;
+      throw error;
+    }
+    return result;
+  }
+
+  /** Deletes the oldest droppable records that are not in flight while `more(row)` holds. */
+  #evict(reason: "buffer_full" | "max_age", more: (row: { bytes: number; ts: number }) => boolean): number {
+    const victims: Array<{ id: number; bytes: number; kind: RecordKind }> = [];
+    let bytes = this.#bytes;
+    for (const row of this.#st.droppable!.iterate() as IterableIterator<{ id: number; bytes: number; ts: number; kind: RecordKind }>) {
+      if (this.#leased.has(row.id)) continue;
+      if (!more({ bytes: row.bytes, ts: row.ts })) break;
+      victims.push(row);
+      bytes -= row.bytes;
+      this.#bytes = bytes; // `more` reads the running total
+    }
+    const perKind = new Map<RecordKind, number>();
+    for (const victim of victims) {
+      this.#st.remove!.run(victim.id);
+      this.#records--;
+      perKind.set(victim.kind, (perKind.get(victim.kind) ?? 0) + 1);
+    }
+    for (const [kind, count] of perKind) this.#hooks.dropped?.(reason, kind, count);
+    return victims.length;
+  }
+
+  lease(maxRecords: number, maxBytes: number): StoredRecord[] {
+    const out: StoredRecord[] = [];
+    let bytes = 0;
+    for (const prio of [PRIORITY, NORMAL]) {
+      if (out.length >= maxRecords) break;
+      if (prio === PRIORITY && this.#priorityRecords - this.#leasedPriority <= 0) continue;
+      const rows = this.#st.lease!.all(prio, this.#cursor[prio], maxRecords - out.length) as Array<Row & { bytes: number }>;
+      for (const row of rows) {
+        if (out.length > 0 && bytes + row.bytes > maxBytes) return out;
+        this.#cursor[prio] = row.id;
+        if (this.#leased.has(row.id)) continue;
+        this.#leased.set(row.id, row.bytes);
+        this.#leasedBytes += row.bytes;
+        if (prio === PRIORITY) {
+          this.#leasedPriority++;
+          this.#leasedPriorityIds.add(row.id);
+        }
+        bytes += row.bytes;
+        out.push({ id: row.id, ts: row.ts, kind: row.kind, device: row.device, body: row.body });
+      }
+    }
+    return out;
+  }
+
+  #delete(ids: number[]): void {
+    // leased records (the normal case) are deleted by runs of consecutive ids, one statement per
+    // run, with the totals taken from the lease; anything else one by one
+    const leased = ids.filter((id) => this.#leased.has(id)).sort((a, b) => a - b);
+    for (let start = 0; start < leased.length; ) {
+      let end = start;
+      while (end + 1 < leased.length && leased[end + 1] === (leased[end] as number) + 1) end++;
+      this.#st.removeRange!.run(leased[start], leased[end]);
+      for (let i = start; i <= end; i++) {
+        const id = leased[i] as number;
+        const bytes = this.#leased.get(id) as number;
+        this.#bytes -= bytes;
+        this.#leasedBytes -= bytes;
+        this.#records--;
+        this.#leased.delete(id);
+        if (this.#leasedPriorityIds.delete(id)) {
+          this.#leasedPriority--;
+          this.#priorityRecords--;
+        }
+      }
+      start = end + 1;
+    }
+    const deleted = new Set(leased);
+    for (const id of ids) {
+      if (deleted.has(id)) continue;
+      const row = this.#st.remove!.get(id) as { bytes: number; prio: number } | undefined;
+      if (row) {
+        this.#records--;
+        this.#bytes -= row.bytes;
+        if (row.prio === PRIORITY) this.#priorityRecords--;
+      }
+    }
+  }
+
+  complete(ids: number[]): void {
+    if (ids.length > 0) this.db.transaction(() => this.#delete(ids))();
+  }
+
+  reject(rejections: RejectedRecord[]): void {
+    if (rejections.length === 0) return;
+    this.db.transaction(() => {
+      const entries: QuarantineEntry[] = [];
+      for (const rejection of rejections) {
+        const row = this.#st.get!.get(rejection.id) as Row | undefined;
+        if (!row) continue;
+        entries.push({ topic: `cloud-rejected/${row.kind}`, device: row.device, code: rejection.code, reason: rejection.reason, payload: row.body });
+      }
+      this.#delete(rejections.map((rejection) => rejection.id));
+      this.quarantine.add(entries);
+    })();
+  }
+
+  release(ids: number[]): void {
+    for (const id of ids) {
+      const bytes = this.#leased.get(id);
+      if (bytes === undefined) continue;
+      this.#leased.delete(id);
+      this.#leasedBytes -= bytes;
+      if (this.#leasedPriorityIds.delete(id)) this.#leasedPriority--;
+      const row = this.#st.get!.get(id) as Row | undefined;
+      if (!row) continue;
+      // rewind the cursor so the record is leased again, in order
+      this.#cursor[row.prio] = Math.min(this.#cursor[row.prio] as number, id - 1);
+    }
+  }
+
+  expire(nowUs = this.#nowUs()): number {
+    const cutoff = nowUs - this.#options.maxAgeS * 1e6;
+    return this.db.transaction(() => this.#evict("max_age", (row) => row.ts < cutoff))();
+  }
+
+  stats(): BufferStats {
+    const oldestPending = [PRIORITY, NORMAL]
+      .map((prio) => (this.#st.oldestPending!.get(prio, this.#cursor[prio]) as { ts: number } | undefined)?.ts)
+      .filter((ts): ts is number => ts !== undefined);
+    return {
+      records: this.#records,
+      bytes: this.#bytes,
+      pendingRecords: this.#records - this.#leased.size,
+      pendingBytes: this.#bytes - this.#leasedBytes,
+      pendingPriority: this.#priorityRecords - this.#leasedPriority,
+      oldestTsUs: this.#records > 0 ? (this.#st.oldest!.get() as { ts: number }).ts : null,
+      oldestPendingTsUs: oldestPending.length > 0 ? Math.min(...oldestPending) : null,
+      quarantined: this.quarantine.size,
+    };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

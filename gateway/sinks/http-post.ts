@@ -1,0 +1,127 @@
+// One POST of an encoded batch to the ingest service, classified into what the sink does next.
+// Compression: gzip (Content-Encoding) from gzipMinBytes on, where it pays; CBOR telemetry
+// compresses ~2-3x thanks to the repeated keys. TLS: the CA file is the only trust anchor (pinned).
+import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from "node:http";
+import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
+import { readFileSync } from "node:fs";
+import { gzip } from "node:zlib";
+import { promisify } from "node:util";
+import type { BatchReply } from "../../protocol/batch.js";
+import { BatchReplySchema } from "../../protocol/schema/batch-schema.js";
+import { assertSchema, cborDecoder } from "../../protocol/schema/validate.js";
+import { parseRetryAfterMs } from "./retry-policy.js";
+
+const gzipAsync = promisify(gzip);
+
+export type CloudErrorKind = "network" | "timeout" | "http_5xx" | "http_429" | "http_401_403" | "http_4xx" | "bad_reply";
+
+export type PostOutcome =
+  | { kind: "reply"; reply: BatchReply }
+  | { kind: "retry"; error: CloudErrorKind; detail: string; retryAfterMs?: number }
+  | { kind: "too_large" }
+  | { kind: "bad_batch"; status: number; detail: string };
+
+export interface HttpPosterOptions {
+  url: string;
+  token?: string;
+  caFile?: string;
+  timeoutMs: number;
+  gzipMinBytes: number;
+  maxInFlight: number;
+}
+
+/** Largest reply read: a reply lists record ids, a few hundred KB at most. */
+const MAX_REPLY_BYTES = 8 * 1024 * 1024;
+
+export class HttpPoster {
+  readonly #url: URL;
+  readonly #agent: HttpAgent;
+  readonly #ca: Buffer | undefined;
+  /** bytes before and after compression, for the metrics */
+  lastBodyBytes = 0;
+
+  constructor(private readonly options: HttpPosterOptions) {
+    this.#url = new URL(options.url);
+    const secure = this.#url.protocol === "https:";
+    this.#ca = options.caFile ? readFileSync(options.caFile) : undefined;
+    this.#agent = secure
+      ? new HttpsAgent({ keepAlive: true, maxSockets: options.maxInFlight, ...(this.#ca ? { ca: this.#ca } : {}) })
+      : new HttpAgent({ keepAlive: true, maxSockets: options.maxInFlight });
+  }
+
+  async post(body: Buffer): Promise<PostOutcome> {
+    let payload = body;
+    const headers: Record<string, string> = { "content-type": "application/cbor", accept: "application/cbor, application/json" };
+    if (body.length >= this.options.gzipMinBytes) {
+      const compressed = await gzipAsync(body, { level: 4 });
+      if (compressed.length < body.length) {
+        payload = compressed;
+        headers["content-encoding"] = "gzip";
+      }
+    }
+    this.lastBodyBytes = payload.length;
+    headers["content-length"] = String(payload.length);
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    const request = this.#url.protocol === "https:" ? httpsRequest : httpRequest;
+    return await new Promise<PostOutcome>((resolve) => {
+      let settled = false;
+      const settle = (outcome: PostOutcome) => {
+        if (!settled) {
+          settled = true;
+          resolve(outcome);
+        }
+      };
+      const req = request(this.#url, { method: "POST", headers, agent: this.#agent, timeout: this.options.timeoutMs }, (response) => {
+        readBody(response).then(
+          (bytes) => settle(classify(response, bytes)),
+          (error: Error) => settle({ kind: "retry", error: "network", detail: error.message }),
+        );
+      });
+      req.on("timeout", () => {
+        settle({ kind: "retry", error: "timeout", detail: `no answer within ${this.options.timeoutMs} ms` });
+        req.destroy();
+      });
+      req.on("error", (error: NodeJS.ErrnoException) => settle({ kind: "retry", error: "network", detail: error.code ?? error.message }));
+      req.end(payload);
+    });
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}
+
+async function readBody(response: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of response) {
+    length += (chunk as Buffer).length;
+    if (length > MAX_REPLY_BYTES) throw new Error(`reply larger than ${MAX_REPLY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function classify(response: IncomingMessage, bytes: Buffer): PostOutcome {
+  const status = response.statusCode ?? 0;
+  const detail = bytes.subarray(0, 200).toString("utf8").replace(/[^\x20-\x7e]/g, "?");
+  if (status === 200) {
+    try {
+      const type = response.headers["content-type"] ?? "";
+      const value = type.includes("json") ? JSON.parse(bytes.toString("utf8")) : cborDecoder.decode(bytes);
+      return { kind: "reply", reply: assertSchema<BatchReply>(BatchReplySchema, value) };
+    } catch (error) {
+      return { kind: "retry", error: "bad_reply", detail: `unreadable 200 reply: ${(error as Error).message}` };
+    }
+  }
+  const header = response.headers["retry-after"];
+  const retryAfterMs = parseRetryAfterMs(Array.isArray(header) ? header[0] : header);
+  if (status === 413) return { kind: "too_large" };
+  if (status === 429) return { kind: "retry", error: "http_429", detail, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  if (status >= 500) return { kind: "retry", error: "http_5xx", detail: `${status} ${detail}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  // a whole-batch 400/422: some record the envelope check refused; the sink splits to find it
+  if (status === 400 || status === 422) return { kind: "bad_batch", status, detail };
+  // 401/403 (token), 404 (URL): configuration problems; keep everything and retry
+  if (status === 401 || status === 403) return { kind: "retry", error: "http_401_403", detail: `${status} ${detail}` };
+  return { kind: "retry", error: "http_4xx", detail: `${status} ${detail}` };
+}

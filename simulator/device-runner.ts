@@ -1,0 +1,192 @@
+// One simulated device: the firmware bundle (simulator/xs-entries/device-entry.ts) in its own XS
+// worker, its MQTT bridge to a real broker, its preference store, and the loop that drives its
+// virtual time. The loop alternates "deliver the bridge's MQTT events" and "advance virtual time
+// by stepMs", pacing virtual time at `speed` x real time (as fast as XS can when it cannot keep up).
+// Every call into the worker goes through one queue: XS runs one command at a time.
+// reboot() is a power cut: the worker dies (no DISCONNECT: the broker publishes the Will), a new
+// worker boots with the same preference store, as flash outlives a reset.
+import { bundleFirmware } from "./bundle-firmware.js";
+import { startXsWorker, type XsWorker } from "./xs-worker.js";
+import { MqttBridge } from "./mqtt-bridge.js";
+import { PreferenceStore } from "./preference-store.js";
+import type { BootOptions } from "./xs-entries/device-entry.js";
+
+export const DEVICE_ENTRY = "simulator/xs-entries/device-entry.ts";
+
+/** the simulated board's host modules (firmware/sim/host/), in case the shared map lacks any */
+const BOARD_HOST_MODULES: Record<string, string> = {
+  timer: "firmware/sim/host/timer.ts",
+  time: "firmware/sim/host/time.ts",
+  "embedded:io/i2c": "firmware/sim/host/i2c.ts",
+  "embedded:io/smbus": "firmware/sim/host/smbus.ts",
+  "embedded:network/mqtt/client": "firmware/sim/host/mqtt-client.ts",
+  preference: "firmware/sim/host/preference.ts",
+  net: "firmware/sim/host/net.ts",
+};
+
+export type DeviceSpec = Omit<BootOptions, "epochMs" | "seed"> & {
+  /** mean simulated RSSI, dBm */
+  rssiDbm?: number;
+};
+
+export interface DeviceStats {
+  bootId: number;
+  connected: boolean;
+  state: string;
+  ringDepth: number;
+  dropped: number;
+  nextSequence: number;
+  overruns: number;
+  configVersion: number;
+  sampleRateHz: number;
+  app: { windows: number; telemetry: number; alerts: number; statuses: number; configApplied: number; configRejected: number };
+  session: { connects: number; connectionLosses: number; published: number; acknowledged: number };
+  virtualMs: number;
+}
+
+export interface DeviceRunnerOptions {
+  brokerUrl: string;
+  spec: DeviceSpec;
+  /** virtual ms per real ms (1 = real time) */
+  speed?: number;
+  /** virtual ms per advance */
+  stepMs?: number;
+  /** the device's flash; pass the old one to simulate a reboot */
+  preferences?: PreferenceStore;
+}
+
+let bootCounter = 0;
+
+export class DeviceRunner {
+  readonly spec: DeviceSpec;
+  readonly preferences: PreferenceStore;
+  readonly #options: DeviceRunnerOptions;
+  #worker: XsWorker | undefined;
+  #bridge: MqttBridge | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #bootId = 0;
+  /** the error that stopped the loop, if any */
+  error: Error | undefined;
+
+  private constructor(options: DeviceRunnerOptions) {
+    this.#options = options;
+    this.spec = options.spec;
+    this.preferences = options.preferences ?? new PreferenceStore();
+  }
+
+  static async start(options: DeviceRunnerOptions): Promise<DeviceRunner> {
+    const runner = new DeviceRunner(options);
+    await runner.#boot();
+    return runner;
+  }
+
+  get bootId(): number {
+    return this.#bootId;
+  }
+
+  get bridge(): MqttBridge | undefined {
+    return this.#bridge;
+  }
+
+  /** counters from inside the firmware */
+  async stats(): Promise<DeviceStats | undefined> {
+    if (!this.#worker) return undefined;
+    return (await this.#call<DeviceStats | null>("stats")) ?? undefined;
+  }
+
+  /** power cut and boot again with the same flash (preference store) */
+  async reboot(): Promise<void> {
+    await this.#powerOff();
+    await this.#boot();
+  }
+
+  async stop(): Promise<void> {
+    await this.#powerOff();
+  }
+
+  async #boot(): Promise<void> {
+    const spec = this.spec;
+    const bridge = new MqttBridge({ brokerUrl: this.#options.brokerUrl });
+    const worker = await startXsWorker({
+      name: `vw-${spec.deviceId}`,
+      onHostCall: (message) => {
+        const fromBridge = bridge.handle(message);
+        if (fromBridge.handled) return fromBridge.value;
+        const fromFlash = this.preferences.handle(message);
+        if (fromFlash.handled) return fromFlash.value;
+        if (message.op === "net.get") return this.#net(String(message.what));
+        throw new Error(`device ${spec.deviceId}: unknown host call "${message.op}"`);
+      },
+    });
+    this.#worker = worker;
+    this.#bridge = bridge;
+    this.#queue = Promise.resolve();
+    this.error = undefined;
+    await worker.evaluate(await bundleFirmware(DEVICE_ENTRY, BOARD_HOST_MODULES));
+    const boot: BootOptions = { ...spec, epochMs: Date.now(), seed: (Date.now() ^ (++bootCounter * 0x9e3779b1)) >>> 0 };
+    const reply = await this.#call<{ bootId: number }>("boot", { options: boot });
+    this.#bootId = reply.bootId;
+    this.#running = true;
+    this.#loop = this.#drive(worker, bridge);
+  }
+
+  async #powerOff(): Promise<void> {
+    this.#running = false;
+    await this.#loop;
+    this.#loop = undefined;
+    const worker = this.#worker;
+    const bridge = this.#bridge;
+    this.#worker = undefined;
+    this.#bridge = undefined;
+    await worker?.terminate().catch(() => undefined);
+    await bridge?.dispose();
+  }
+
+  #call<T>(op: string, args: Record<string, unknown> = {}): Promise<T> {
+    const worker = this.#worker;
+    if (!worker) return Promise.reject(new Error("device is off"));
+    const next = this.#queue.then(async () => (await worker.call<T>(op, args)).value);
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async #drive(worker: XsWorker, bridge: MqttBridge): Promise<void> {
+    const speed = this.#options.speed ?? 1;
+    const stepMs = this.#options.stepMs ?? 50;
+    const startedAt = performance.now();
+    let virtualMs = 0;
+    try {
+      while (this.#running && this.#worker === worker) {
+        const events = bridge.takeEvents();
+        if (events.length > 0) await this.#call("mqtt.events", { events });
+        await this.#call("advance", { ms: stepMs });
+        virtualMs += stepMs;
+        // pace virtual time; wake at least every 100 ms to notice stop() and MQTT events
+        let aheadMs = virtualMs / speed - (performance.now() - startedAt);
+        if (aheadMs <= 0) await new Promise((resolve) => setImmediate(resolve));
+        while (aheadMs > 0 && this.#running && bridge.pendingEvents === 0) {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(aheadMs, 100)));
+          aheadMs = virtualMs / speed - (performance.now() - startedAt);
+        }
+      }
+    } catch (error) {
+      if (this.#running) this.error = error as Error;
+      this.#running = false;
+    }
+  }
+
+  #net(what: string): string | number {
+    switch (what) {
+      case "RSSI":
+        return Math.round((this.spec.rssiDbm ?? -60) + (Math.random() - 0.5) * 6);
+      case "SSID":
+        return "vibewatch-sim";
+      case "IP":
+        return "127.0.0.1";
+      default:
+        return "";
+    }
+  }
+}

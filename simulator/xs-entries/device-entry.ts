@@ -1,0 +1,132 @@
+// Runs inside XS, one per simulated device: the real firmware (drivers, DSP, app, MQTT session,
+// config) on the simulated board. It is firmware/main.ts with the board's parts in place of the
+// ESP32's: host commands "boot" (wires and starts everything), "stats" (for the fleet's live line);
+// installBoard adds "advance" (virtual time). No Node APIs here.
+import SMBus from "embedded:io/smbus";
+import MQTTClient from "embedded:network/mqtt/client";
+import Preference from "preference";
+import Net from "net";
+import { onHostCommand } from "../../firmware/sim/host-bridge.js";
+import { installBoard, BOARD_I2C_PINS } from "../../firmware/sim/board.js";
+import { virtualNowMs } from "../../firmware/sim/virtual-clock.js";
+import { syntheticMachine, type SyntheticMachineOptions } from "../../firmware/sim/signals/synthetic-machine.js";
+import { Lis3dh } from "../../firmware/drivers/lis3dh.js";
+import { Adxl345 } from "../../firmware/drivers/adxl345.js";
+import type { AccelFifoSensor, SensorPart } from "../../firmware/drivers/accel-fifo-sensor.js";
+import { FifoSampler } from "../../firmware/drivers/sampler.js";
+import { VibrationAnalyzer } from "../../firmware/dsp/analyzer.js";
+import { DeviceApp } from "../../firmware/app/device-app.js";
+import { timerScheduler } from "../../firmware/app/timer-scheduler.js";
+import { BUILD_DEFAULTS, type EffectiveConfig } from "../../firmware/config/device-config.js";
+import type { RangeG } from "../../protocol/messages.js";
+
+export interface BootOptions {
+  deviceId: string;
+  siteId: string;
+  part: SensorPart;
+  machine: SyntheticMachineOptions;
+  /** host/port the firmware is built with (the bridge connects to the real broker anyway) */
+  broker: { host: string; port: number };
+  ring: { capacityMessages: number; capacityBytes: number };
+  /** build-default overrides (e.g. a short heartbeat for tests) */
+  defaults?: Partial<EffectiveConfig>;
+  keepaliveMs?: number;
+  connectTimeoutMs?: number;
+  backoff?: { initialMs: number; maxMs: number };
+  maxInflight?: number;
+  /** wall clock at virtual time 0 (SNTP has set the clock before main, as setup/network does) */
+  epochMs: number;
+  /** boot-id randomness: differs per boot */
+  seed: number;
+}
+
+/** simulated free heap: an ESP32 budget less what the ring holds (the rest of the heap is static) */
+const SIMULATED_FREE_HEAP_BYTES = 96 * 1024;
+const FIRMWARE_VERSION = "0.1.0";
+
+let app: DeviceApp | undefined;
+let sampler: FifoSampler | undefined;
+
+function mulberry(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    let t = (state = (state + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+onHostCommand("boot", (message) => {
+  if (app) throw new Error("already booted");
+  const options = message.options as BootOptions;
+  const defaults: EffectiveConfig = { ...BUILD_DEFAULTS, ...options.defaults };
+  installBoard({ part: options.part, signal: syntheticMachine(options.machine) });
+  const sensorOptions = { sensor: { io: SMBus, ...BOARD_I2C_PINS }, rateHz: defaults.sampleRateHz, rangeG: defaults.rangeG };
+  const sensor: AccelFifoSensor = options.part === "lis3dh" ? new Lis3dh(sensorOptions) : new Adxl345(sensorOptions);
+  const analyzer = new VibrationAnalyzer({
+    sampleRateHz: sensor.sampleRateHz,
+    windowSamples: defaults.windowSamples,
+    hopSamples: defaults.hopSamples,
+    learningWindows: defaults.learningWindows,
+  });
+  sampler = new FifoSampler({ sensor, analyzer });
+  const random = mulberry(options.seed);
+  app = new DeviceApp({
+    deviceId: options.deviceId,
+    siteId: options.siteId,
+    firmwareVersion: FIRMWARE_VERSION,
+    sampler,
+    analyzer,
+    sensor: {
+      part: sensor.part,
+      apply(sampleRateHz: number, rangeG: number): number {
+        sensor.configure({ rateHz: sampleRateHz, rangeG: rangeG as RangeG });
+        return sensor.sampleRateHz;
+      },
+    },
+    preferences: Preference,
+    network: {
+      provider: { io: MQTTClient },
+      host: options.broker.host,
+      port: options.broker.port,
+      keepaliveMs: options.keepaliveMs ?? 30_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      backoff: options.backoff ?? { initialMs: 1000, maxMs: 30_000 },
+      maxInflight: options.maxInflight ?? 8,
+      maxInboundBytes: 1024,
+    },
+    ring: options.ring,
+    scheduler: timerScheduler,
+    random,
+    clockMs: () => options.epochMs + virtualNowMs(),
+    uptimeMs: () => virtualNowMs(),
+    freeMemoryBytes: () => SIMULATED_FREE_HEAP_BYTES - (app?.ring.byteLength ?? 0),
+    rssiDbm: () => Net.get("RSSI"),
+    defaults,
+  });
+  app.start();
+  return { bootId: app.bootId };
+});
+
+onHostCommand("stats", () => {
+  if (!app || !sampler) return null;
+  return {
+    bootId: app.bootId,
+    connected: app.session.connected,
+    state: app.session.state,
+    ringDepth: app.ring.depth,
+    dropped: app.ring.dropped,
+    nextSequence: app.messages.nextSequence,
+    overruns: sampler.overruns,
+    configVersion: app.config.current.cv,
+    sampleRateHz: analyzerRate(),
+    app: app.counters,
+    session: app.session.counters,
+    virtualMs: virtualNowMs(),
+  };
+});
+
+function analyzerRate(): number {
+  return app ? app.config.current.sampleRateHz : 0;
+}

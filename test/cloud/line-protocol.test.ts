@@ -1,0 +1,56 @@
+// Record -> InfluxDB line: the schema of cloud/README.md (tags site/gateway/device only, ids and
+// sequence numbers as fields, physical units, time = record ts in µs) and line-protocol escaping.
+import { describe, expect, it } from "vitest";
+import { recordToLine } from "../../cloud/storage/line-protocol.js";
+import { recordToPoint } from "../../cloud/storage/point-schema.js";
+import { sampleBatch } from "../../protocol/examples.js";
+import type { BatchRecord } from "../../protocol/batch.js";
+import { alertRecord, eventRecord, gatewayRecord, teleRecord, willRecord } from "./helpers/ingest-fixture.js";
+
+describe("line protocol", () => {
+  it("writes telemetry with only site/gateway/device as tags, ids as integer fields, physical units and the record's µs time", () => {
+    const record = sampleBatch.recs[0]!;
+    const line = recordToLine(record, "plant-1", "gw-plant-1");
+    const [head, fields, time] = line.split(" ");
+    expect(head).toBe("vw_tele,device=pump-07,gateway=gw-plant-1,site=plant-1");
+    expect(time).toBe(String(record.ts));
+    for (const field of ["seq=1042i", "boot=2864434397i", "rid=1i", "vrms_x=2.31", "vrms_max=2.31", "arms_x=4.12", "e3=0.31", 'zone_letter="B"', "zone=1i", "anomaly=0.87", "band_hi=1000i"]) {
+      expect(fields!.split(",")).toContain(field);
+    }
+  });
+
+  it("formats centi-units exactly, negative and small values included", () => {
+    const pairs: [number, string][] = [[231, "2.31"], [200, "2.00"], [5, "0.05"], [0, "0.00"], [-5, "-0.05"], [-1234, "-12.34"], [10_000_000, "100000.00"]];
+    for (const [centi, text] of pairs) {
+      expect(recordToLine(alertRecord("pump-1", 1, { x: centi, y: -centi }), "s", "g")).toContain(`value=${text},limit=${centi === 0 ? "" : centi > 0 ? "-" : ""}${text.replace("-", "")}`);
+    }
+  });
+
+  it("leaves anomaly out while the device is learning", () => {
+    expect(recordToLine(teleRecord("pump-1", 1, { n: null }), "s", "g")).not.toContain("anomaly");
+  });
+
+  it("escapes string fields (quotes, backslashes) and flattens newlines so one record stays one line", () => {
+    const record: BatchRecord = alertRecord("pump-1", 1, { m: 'say "hi"\\ there\nnext, a=b' });
+    const line = recordToLine(record, "s", "g");
+    expect(line.split("\n")).toHaveLength(1);
+    expect(line).toContain('message="say \\"hi\\"\\\\ there next, a=b"');
+    expect(line).toContain('kind="zone"');
+    expect(line).toContain("level=2i");
+  });
+
+  it("escapes tag values and writes the Will, gateway status and events to their measurements", () => {
+    expect(recordToLine(eventRecord("pump-1"), "a b", "c,d")).toMatch(/^vw_event,device=pump-1,gateway=c\\,d,site=a\\ b event="offline",n=1i,message="no status for 90 s",rid=\d+i \d+$/);
+    expect(recordToLine(willRecord("pump-1"), "s", "g")).toMatch(/^vw_status,device=pump-1,gateway=g,site=s boot=2864434397i,online=false,rid=\d+i \d+$/);
+    expect(recordToLine(gatewayRecord("gw-1"), "s", "gw-1")).toMatch(/^vw_gateway,device=gw-1,gateway=gw-1,site=s buffer_records=12i,buffer_bytes=2048i,oldest_age_s=3i,uptime_s=600i,dropped=0i,devices_online=2i,rid=\d+i \d+$/);
+  });
+
+  it("gives the embedded store the same fields as plain values", () => {
+    const record = sampleBatch.recs[0]!;
+    const point = recordToPoint({ record, site: "plant-1", gateway: "gw-plant-1" });
+    expect(point).toMatchObject({ measurement: "vw_tele", tags: { site: "plant-1", gateway: "gw-plant-1", device: "pump-07" }, timeUs: record.ts });
+    expect(point.fields).toMatchObject({ seq: 1042, vrms_max: 2.31, zone_letter: "B", rid: 1, anomaly: 0.87 });
+    const fromLine = recordToLine(record, "plant-1", "gw-plant-1").split(" ")[1]!.split(",").map((pair) => pair.split("=")[0]);
+    expect(Object.keys(point.fields)).toEqual(fromLine);
+  });
+});

@@ -1,0 +1,87 @@
+// Guards against a systemd unit (manifests/systemd/, written for a Raspberry Pi) that starts a
+// command the CLI does not have, or confines the gateway so that its buffer is not writable.
+import { beforeAll, describe, expect, it } from "vitest";
+import { existsSync, readdirSync } from "node:fs";
+import { join, posix } from "node:path";
+import { readText, repoRoot, runCommands } from "./helpers/manifests.js";
+import { loadConfig } from "../../gateway/config/load-config.js";
+
+const systemdDir = join(repoRoot, "manifests/systemd");
+const SAMPLE_CONFIG = join(repoRoot, "gateway/sample-config.yaml");
+
+/** [Section] key=value lines; keys may repeat (systemd appends), comments and blanks skipped. */
+function parseUnit(text: string): Map<string, Array<[string, string]>> {
+  const sections = new Map<string, Array<[string, string]>>();
+  let current: Array<[string, string]> | undefined;
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#") || line.startsWith(";")) continue;
+    const header = /^\[(.+)\]$/.exec(line);
+    if (header) {
+      current = [];
+      sections.set(header[1] as string, current);
+      continue;
+    }
+    const eq = line.indexOf("=");
+    if (eq < 0 || !current) throw new Error(`unit file: cannot read "${line}"`);
+    current.push([line.slice(0, eq).trim(), line.slice(eq + 1).trim()]);
+  }
+  return sections;
+}
+
+const units = existsSync(systemdDir) ? readdirSync(systemdDir).filter((file) => file.endsWith(".service")) : [];
+const gatewayUnit = units.find((file) => file.includes("gateway"));
+const service = () => parseUnit(readText(join(systemdDir, gatewayUnit as string))).get("Service") ?? [];
+const values = (key: string) => service().filter(([k]) => k === key).map(([, v]) => v);
+const execStart = (): string[] => (values("ExecStart")[0] ?? "").split(/\s+/);
+
+/** ExecStart is `<node> <install dir>/bin/vibewatch.js <command...>`: the part after the script. */
+function cliArgs(): { args: string[] } {
+  const argv = execStart();
+  const script = argv.findIndex((arg) => arg.endsWith("/bin/vibewatch.js"));
+  expect(script, `ExecStart runs bin/vibewatch.js: ${argv.join(" ")}`).toBeGreaterThan(0);
+  expect(posix.basename(argv[0] as string)).toBe("node");
+  return { args: argv.slice(script + 1) };
+}
+
+let checked: Promise<Array<{ code: number; output: string }>>;
+
+describe("systemd unit of the gateway", () => {
+  beforeAll(() => {
+    if (!gatewayUnit) return;
+    const { args } = cliArgs();
+    const configIndex = args.indexOf("--config");
+    // the unit's command line, with the sample config in place of /etc/vibewatch/gateway.yaml
+    const argv = args.map((arg, i) => (i === configIndex + 1 ? SAMPLE_CONFIG : arg));
+    checked = runCommands([{ argv: [...argv, "--check"], env: { VW_GATEWAY_SINK_TOKEN: "gw-plant-1.check-only" } }]);
+  });
+
+  it("exists in manifests/systemd/", () => {
+    expect(gatewayUnit, `a *gateway*.service in ${systemdDir}: ${units.join(", ")}`).toBeDefined();
+  });
+
+  it("starts `vibewatch gateway --config <file>`, which the CLI accepts", async () => {
+    const { args } = cliArgs();
+    expect(args[0]).toBe("gateway");
+    expect(args[args.indexOf("--config") + 1]).toMatch(/^\/etc\/vibewatch\/.+\.ya?ml$/);
+    expect(existsSync(join(repoRoot, "bin/vibewatch.js"))).toBe(true);
+    const [result] = await checked;
+    expect(result?.code, result?.output).toBe(0);
+  });
+
+  it("lets the gateway write where the sample config puts its buffer, and nowhere else it needs", () => {
+    const bufferDir = posix.dirname(loadConfig(SAMPLE_CONFIG, { VW_GATEWAY_SINK_TOKEN: "x" }).buffer.path);
+    const stateDirs = values("StateDirectory").flatMap((v) => v.split(/\s+/)).map((name) => `/var/lib/${name}`);
+    const writable = [...stateDirs, ...values("ReadWritePaths").flatMap((v) => v.split(/\s+/))];
+    // with ProtectSystem=strict (or full) nothing else under /var is writable
+    expect(writable, `buffer folder ${bufferDir} is writable`).toContain(bufferDir);
+  });
+
+  it("runs as an unprivileged user and stops with SIGTERM, which the gateway handles", () => {
+    const user = values("User")[0];
+    expect(user).toBeDefined();
+    expect(["root", "0"]).not.toContain(user);
+    expect(values("KillSignal")[0] ?? "SIGTERM").toBe("SIGTERM");
+    expect(values("Restart")[0]).toMatch(/^(always|on-failure)$/);
+  });
+});
