@@ -7,8 +7,10 @@ import { gatewayCommand } from "./gateway.js";
 import { pkiCommand } from "./pki.js";
 import { simCommand } from "./sim.js";
 import { auditCommand } from "./audit.js";
+import { demoCommand } from "./demo.js";
 
 export const commands: Command[] = [
+  demoCommand,
   contractCommand,
   replayCommand,
   ingestCommand,

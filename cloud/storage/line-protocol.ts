@@ -8,23 +8,25 @@ import { emitFields, measurementOf, type FieldSink, type StoredRecord } from "./
 
 // Escaping rules of the line protocol: measurement , and space; tag keys/values and field keys
 // , = and space; string field values " and \. Newlines cannot travel in line protocol at all.
-// Keys and tag values repeat from point to point: their escaped forms are cached (bounded).
+// Keys, measurement names and tag values repeat from point to point: their escaped UTF-8 bytes
+// are cached (bounded) and copied in a JS loop, cheaper than a Buffer.write call per key.
 const KEY_SPECIAL = /[,= ]/;
-const escapedKeys = new Map<string, string>();
-const ESCAPED_KEYS_MAX = 10_000;
-function escapeKey(text: string): string {
-  let escaped = escapedKeys.get(text);
-  if (escaped === undefined) {
-    escaped = KEY_SPECIAL.test(text) ? text.replace(/[,= ]/g, (c) => `\\${c}`) : text;
-    if (escapedKeys.size >= ESCAPED_KEYS_MAX) escapedKeys.clear();
-    escapedKeys.set(text, escaped);
+const keyBytes = new Map<string, Uint8Array>();
+const KEY_BYTES_MAX = 10_000;
+function escapedKeyBytes(text: string): Uint8Array {
+  let bytes = keyBytes.get(text);
+  if (bytes === undefined) {
+    bytes = Buffer.from(KEY_SPECIAL.test(text) ? text.replace(/[,= ]/g, (c) => `\\${c}`) : text, "utf8");
+    if (keyBytes.size >= KEY_BYTES_MAX) keyBytes.clear();
+    keyBytes.set(text, bytes);
   }
-  return escaped;
+  return bytes;
 }
 const STRING_SPECIAL = /[\\"\r\n]/;
 const escapeString = (text: string): string =>
   STRING_SPECIAL.test(text) ? text.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\r?\n|\r/g, " ") : text;
 
+const RECORD_BYTES = 4096;
 const COMMA = 0x2c;
 const EQUALS = 0x3d;
 const SPACE = 0x20;
@@ -55,6 +57,13 @@ class LineBuffer implements FieldSink {
     return this.#position;
   }
 
+  /** Room for one record: every fixed-size write of a record fits in RECORD_BYTES (the longest,
+   *  a status line, is under 1.5 KB; free text reserves for itself), so the per-field writes
+   *  below do not check bounds one by one. */
+  reserveRecord(): void {
+    this.#reserve(RECORD_BYTES);
+  }
+
   #reserve(bytes: number): void {
     if (this.#position + bytes <= this.#buffer.length) return;
     const grown = Buffer.allocUnsafe(Math.max(this.#buffer.length * 2, this.#position + bytes));
@@ -62,31 +71,46 @@ class LineBuffer implements FieldSink {
     this.#buffer = grown;
   }
 
-  ascii(text: string): void {
-    // ids, keys and measurement names: short, mostly ASCII; utf8 handles the rest
-    this.#reserve(text.length * 3);
+  /** any text (string field values), UTF-8 */
+  text(text: string): void {
+    this.#reserve(text.length * 3 + RECORD_BYTES);
     this.#position += this.#buffer.write(text, this.#position, "utf8");
   }
 
+  /** a key, measurement name or tag value, escaped (cached bytes) */
+  key(text: string): void {
+    const bytes = escapedKeyBytes(text);
+    if (bytes.length > 64) this.#reserve(bytes.length);
+    const buffer = this.#buffer;
+    let position = this.#position;
+    for (let index = 0; index < bytes.length; index += 1) buffer[position++] = bytes[index] as number;
+    this.#position = position;
+  }
+
   byte(value: number): void {
-    this.#reserve(1);
     this.#buffer[this.#position++] = value;
   }
 
   /** a non-negative or negative integer, decimal */
   integer(value: number): void {
     let n = Math.trunc(value);
-    this.#reserve(24);
     if (n < 0) {
       this.#buffer[this.#position++] = MINUS;
       n = -n;
     }
     let count = 0;
-    do {
+    // above 2^31 (timestamps, boot ids) float division; below, the cheaper int32 path
+    while (n >= 2147483648) {
       const next = Math.floor(n / 10);
       this.#digits[count++] = ZERO + (n - next * 10);
       n = next;
-    } while (n > 0);
+    }
+    let small = n | 0;
+    do {
+      const next = (small / 10) | 0;
+      this.#digits[count++] = ZERO + (small - next * 10);
+      small = next;
+    } while (small > 0);
     while (count > 0) this.#buffer[this.#position++] = this.#digits[--count] as number;
   }
 
@@ -97,7 +121,7 @@ class LineBuffer implements FieldSink {
   #key(key: string): void {
     if (!this.#first) this.byte(COMMA);
     this.#first = false;
-    this.ascii(escapeKey(key));
+    this.key(key);
     this.byte(EQUALS);
   }
 
@@ -122,13 +146,13 @@ class LineBuffer implements FieldSink {
   str(key: string, value: string): void {
     this.#key(key);
     this.byte(QUOTE);
-    this.ascii(escapeString(value));
+    this.text(escapeString(value));
     this.byte(QUOTE);
   }
 
   bool(key: string, value: boolean): void {
     this.#key(key);
-    this.ascii(value ? "true" : "false");
+    this.key(value ? "true" : "false");
   }
 
   take(): Buffer {
@@ -137,14 +161,21 @@ class LineBuffer implements FieldSink {
 }
 
 function writeRecord(out: LineBuffer, record: BatchRecord, site: string, gateway: string): void {
+  out.reserveRecord();
   // tags sorted by key (device, gateway, site): InfluxDB then skips a sort per point
-  out.ascii(measurementOf[record.k]);
-  out.ascii(",device=");
-  out.ascii(escapeKey(record.d));
-  out.ascii(",gateway=");
-  out.ascii(escapeKey(gateway));
-  out.ascii(",site=");
-  out.ascii(escapeKey(site));
+  out.key(measurementOf[record.k]);
+  out.byte(COMMA);
+  out.key("device");
+  out.byte(EQUALS);
+  out.key(record.d);
+  out.byte(COMMA);
+  out.key("gateway");
+  out.byte(EQUALS);
+  out.key(gateway);
+  out.byte(COMMA);
+  out.key("site");
+  out.byte(EQUALS);
+  out.key(site);
   out.byte(SPACE);
   out.startFields();
   emitFields(record, out);

@@ -26,6 +26,8 @@ export interface Board {
   address: number;
   /** removes the part from the bus (a missing or unplugged device) */
   unplug(): void;
+  /** puts it back (a loose connector) */
+  plug(): void;
 }
 
 /** I2C pins of the simulated board (ESP32 DevKit defaults) */
@@ -43,5 +45,5 @@ export function installBoard(options: BoardOptions): Board {
     advanceVirtualTime(Number(message.ms));
     return undefined;
   });
-  return { model, address, unplug: () => detachI2cDevice(address) };
+  return { model, address, unplug: () => detachI2cDevice(address), plug: () => attachI2cDevice(address, model) };
 }

@@ -1,9 +1,9 @@
 // Record -> InfluxDB line: the schema of cloud/README.md (tags site/gateway/device only, ids and
 // sequence numbers as fields, physical units, time = record ts in µs) and line-protocol escaping.
 import { describe, expect, it } from "vitest";
-import { recordToLine } from "../../cloud/storage/line-protocol.js";
+import { formatLines, recordToLine } from "../../cloud/storage/line-protocol.js";
 import { recordToPoint } from "../../cloud/storage/point-schema.js";
-import { sampleBatch } from "../../protocol/examples.js";
+import { sampleBatch, sampleStatus } from "../../protocol/examples.js";
 import type { BatchRecord } from "../../protocol/batch.js";
 import { alertRecord, eventRecord, gatewayRecord, teleRecord, willRecord } from "./helpers/ingest-fixture.js";
 
@@ -52,5 +52,21 @@ describe("line protocol", () => {
     expect(point.fields).toMatchObject({ seq: 1042, vrms_max: 2.31, zone_letter: "B", rid: 1, anomaly: 0.87 });
     const fromLine = recordToLine(record, "plant-1", "gw-plant-1").split(" ")[1]!.split(",").map((pair) => pair.split("=")[0]);
     expect(Object.keys(point.fields)).toEqual(fromLine);
+  });
+
+  it("keeps every line whole and its offsets exact when a batch of long multi-byte strings outgrows the buffer", () => {
+    const records = Array.from({ length: 3000 }, (_, i) => ({
+      record: { id: i + 1, ts: 1_764_000_000_000_000 + i, k: "status" as const, d: "dev-1", p: { ...sampleStatus, er: "é".repeat(96), fw: "ü".repeat(24) } },
+      site: "s",
+      gateway: "g",
+    }));
+    const { bytes, offsets } = formatLines(records);
+    expect(offsets).toHaveLength(3001);
+    expect(offsets[3000]).toBe(bytes.length);
+    records.forEach(({ record }, i) => {
+      const line = bytes.toString("utf8", offsets[i], offsets[i + 1]);
+      expect(line).toBe(`${recordToLine(record, "s", "g")}\n`);
+      expect(line).toContain(`error="${"é".repeat(96)}"`);
+    });
   });
 });

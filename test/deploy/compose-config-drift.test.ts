@@ -64,7 +64,8 @@ const mosquittoListenerPort = (): number => {
 const withHostConfig = (name: string): string[] => command(name).map((arg) => (arg === optionOf(command(name), "--config") ? configPathOn(name) : arg));
 let commandResults: Promise<Array<{ code: number; output: string }>>;
 
-describe("docker-compose stack", () => {
+// the command checks spawn the CLI once (seconds; more on a busy 2-core machine)
+describe("docker-compose stack", { timeout: 120_000 }, () => {
   beforeAll(() => {
     commandResults = runCommands([
       { argv: [...withHostConfig("ingest"), "--check"], env: environment("ingest") },

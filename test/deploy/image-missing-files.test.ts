@@ -2,8 +2,9 @@
 // context by .dockerignore, a source `vibewatch sim` bundles at start missing from the runtime
 // stage, a root user, or an entrypoint that is not the CLI.
 import { describe, expect, it } from "vitest";
-import { existsSync } from "node:fs";
-import { join, relative } from "node:path";
+import { existsSync, readdirSync } from "node:fs";
+import { builtinModules } from "node:module";
+import { join, posix, relative, sep } from "node:path";
 import { build } from "esbuild";
 import { isIgnored, parseCopy, parseDockerfile, parseDockerignore, type Stage } from "./helpers/dockerfile.js";
 import { readText, repoRoot } from "./helpers/manifests.js";
@@ -19,6 +20,39 @@ const copies = (stage: Stage) => stage.instructions.filter((i) => i.keyword === 
 /** what the runtime stage takes from the build context (not from another stage) */
 const runtimeContextSources = copies(runtime).filter((c) => c.from === undefined).flatMap((c) => c.sources);
 const runtimeStageSources = copies(runtime).filter((c) => c.from !== undefined).flatMap((c) => c.sources);
+
+const IMPORT = /(?:^|\n)\s*(?:import|export)\s+(type\s)?(?:[^"';]*?\sfrom\s+)?["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
+
+function importsOf(file: string): Array<{ specifier: string; typeOnly: boolean }> {
+  return [...readText(join(repoRoot, file)).matchAll(IMPORT)].map((m) => ({ specifier: (m[2] ?? m[3]) as string, typeOnly: m[1] !== undefined }));
+}
+
+/**
+ * What `tsc -p tsconfig.build.json` compiles: the included folders' sources, plus every file they
+ * reach through relative imports (type-only ones too: tsc needs them), wherever it lives.
+ */
+function compiledSources(): Set<string> {
+  const buildConfig = JSON.parse(readText(join(repoRoot, "tsconfig.build.json"))) as { include: string[] };
+  const pending = buildConfig.include.flatMap((folder) =>
+    (readdirSync(join(repoRoot, folder), { recursive: true }) as string[])
+      .filter((file) => file.endsWith(".ts") && !file.endsWith(".test.ts"))
+      .map((file) => posix.join(folder, file.split(sep).join("/"))),
+  );
+  const seen = new Set<string>();
+  while (pending.length > 0) {
+    const file = pending.pop() as string;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    if (file.endsWith(".d.ts")) continue;
+    for (const { specifier } of importsOf(file)) {
+      if (!specifier.startsWith(".")) continue;
+      const target = posix.normalize(posix.join(posix.dirname(file), specifier)).replace(/\.js$/, ".ts");
+      expect(existsSync(join(repoRoot, target)), `${file} imports ${specifier}`).toBe(true);
+      pending.push(target);
+    }
+  }
+  return seen;
+}
 
 describe("Dockerfile and .dockerignore", () => {
   it("reads Docker's ignore rules the way Docker does", () => {
@@ -50,13 +84,11 @@ describe("Dockerfile and .dockerignore", () => {
     }
   });
 
-  it("copies every folder tsconfig.build.json compiles into the build stage", () => {
-    const buildConfig = JSON.parse(readText(join(repoRoot, "tsconfig.build.json"))) as { include: string[] };
+  it("copies into the build stage every folder the compiled code reaches through its imports", () => {
     const copied = copies(buildStage).flatMap((c) => c.sources);
-    for (const folder of buildConfig.include) {
-      const top = folder.split("/")[0] as string;
-      expect(copied, `build stage copies ${top}`).toContain(top);
-    }
+    const folders = new Set([...compiledSources()].map((file) => file.split("/")[0] as string));
+    expect(folders.size).toBeGreaterThan(3);
+    expect([...folders].filter((folder) => !copied.includes(folder))).toEqual([]);
   });
 
   it("ships what the CLI needs at run time: dist, bin, production node_modules, package.json", () => {
@@ -94,6 +126,22 @@ describe("Dockerfile and .dockerignore", () => {
     expect(inputs.filter((input) => !shipped(input))).toEqual([]);
     // esbuild takes TypeScript semantics (class fields) from these: the image bundles as tests did
     for (const tsconfig of ["tsconfig.json", "tsconfig.base.json", "firmware/tsconfig.json"]) expect(shipped(tsconfig), tsconfig).toBe(true);
+  });
+
+  it("keeps every package the compiled code imports after `npm prune --omit=dev`", () => {
+    const pkg = JSON.parse(readText(join(repoRoot, "package.json"))) as { dependencies: Record<string, string> };
+    const missing = new Set<string>();
+    for (const file of compiledSources()) {
+      for (const { specifier, typeOnly } of importsOf(file)) {
+        // `import type` vanishes in the compiled code; Node builtins need no package
+        if (typeOnly || specifier.startsWith(".") || specifier.startsWith("node:") || builtinModules.includes(specifier)) continue;
+        // Moddable host modules of the firmware: the simulator maps them to files, Node never loads them
+        if (specifier.startsWith("embedded:") || specifier in simulatedHostModules) continue;
+        const packageName = specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : (specifier.split("/")[0] as string);
+        if (!(packageName in pkg.dependencies)) missing.add(`${packageName} (${file})`);
+      }
+    }
+    expect([...missing]).toEqual([]);
   });
 
   it("runs the CLI as a non-root user", () => {

@@ -101,7 +101,8 @@ const bytes = (quantity: string): number => {
 let commandResults: Promise<Array<{ code: number; output: string }>>;
 let dir: string;
 
-describe("Kubernetes manifests", () => {
+// the command checks spawn the CLI once (seconds; more on a busy 2-core machine)
+describe("Kubernetes manifests", { timeout: 120_000 }, () => {
   beforeAll(() => {
     // the containers' args, run by the real CLI with --check on the ConfigMaps' files
     dir = mkdtempSync(join(tmpdir(), "vw-k8s-"));

@@ -46,7 +46,8 @@ function cliArgs(): { args: string[] } {
 
 let checked: Promise<Array<{ code: number; output: string }>>;
 
-describe("systemd unit of the gateway", () => {
+// the command check spawns the CLI once (seconds; more on a busy 2-core machine)
+describe("systemd unit of the gateway", { timeout: 120_000 }, () => {
   beforeAll(() => {
     if (!gatewayUnit) return;
     const { args } = cliArgs();

@@ -47,4 +47,12 @@ describe("telemetry size budget", () => {
     const message = decodeDeviceMessage("tele", bytes, "pump-07");
     expect(message.payload).toMatchObject({ a: [0, 0, 10_000_000], p: 10_000_000, n: 10_000_000, t: 0 });
   });
+
+  it("gives the sequence number back when a message cannot be built, so no gap appears downstream", () => {
+    const builder = new MessageBuilder("pump-07", 1, () => 0);
+    builder.telemetry(window());
+    expect(() => builder.telemetry(window({ zone: 1.5 as never }))).toThrow(RangeError);
+    const next = decodeDeviceMessage("tele", builder.telemetry(window()).slice(), "pump-07");
+    expect(next.payload).toMatchObject({ s: 1 });
+  });
 });

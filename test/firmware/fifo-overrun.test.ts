@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analyticVrmsMmS, startFirmwareEntry, type WindowSummary } from "./xs-harness.js";
 
 type Xs = Awaited<ReturnType<typeof startFirmwareEntry>>;
-interface Collected { windows: WindowSummary[]; overruns: number; errors: string[]; samples: number }
+interface Collected { windows: WindowSummary[]; overruns: number; busErrors: number; errors: string[]; samples: number }
 const tone = { kind: "tones", axes: [[[120, 5]], [], []], offsetMS2: [0, 0, 9.80665] };
 
 describe("FIFO overrun (XS, register models)", () => {
@@ -51,6 +51,29 @@ describe("FIFO overrun (XS, register models)", () => {
     for (const w of collected.windows) {
       expect(Math.abs(w.vrms[0]! - analyticVrmsMmS([[120, 5]])) / analyticVrmsMmS([[120, 5]])).toBeLessThan(0.05);
     }
+  });
+
+  it("a bus error while sampling goes to onError, is counted, and drops the partial window like an overrun", async () => {
+    await xs.value("setup", { part: "adxl345", signal: tone, rateHz: 3200 });
+    await xs.value("sampler", { analyzer: { windowSamples: 256, hopSamples: 256, learningWindows: 1 }, pollMs: 1e9 });
+    const pollEvery5Ms = async (times: number) => {
+      for (let i = 0; i < times; i++) {
+        await xs.value("advance", { ms: 5 });
+        await xs.value("poll");
+      }
+    };
+    await pollEvery5Ms(10); // 160 samples
+    await xs.value("unplug");
+    await pollEvery5Ms(1);
+    await xs.value("plug");
+    await pollEvery5Ms(1); // the FIFO kept filling meanwhile: 32 levels full, an overrun
+    await pollEvery5Ms(40); // 640 fresh samples
+    const collected = await xs.value<Collected>("windows");
+    expect(collected.errors).toEqual(["I2C: no acknowledge from address 0x53"]);
+    expect(collected.busErrors).toBe(1);
+    expect(collected.overruns).toBe(1);
+    expect(collected.samples).toBe(160 + 640);
+    expect(collected.windows).toHaveLength(2);
   });
 
   it("a sampler polling too slowly for the rate reports only overruns, never a window", async () => {

@@ -9,7 +9,7 @@
 //   sampler {analyzer, pollMs?}                starts a FifoSampler; windows are collected
 //   windows                                    collected window summaries, overruns, errors (and clears them)
 //   feed {samples}                             appends to the block signal source
-//   poll (one sampler poll by hand), stopSampler, close, unplug, busStats, model
+//   poll (one sampler poll by hand), stopSampler, close, unplug, plug, busStats, model
 // plus "advance" {ms} from the board.
 import SMBus from "embedded:io/smbus";
 import { installBoard, type Board } from "../board.js";
@@ -94,7 +94,7 @@ onHostCommand("stopSampler", () => {
   return undefined;
 });
 onHostCommand("windows", () => {
-  const out = { windows, overruns: sampler?.overruns ?? 0, errors: errors.slice(), samples: sampler?.samples ?? 0 };
+  const out = { windows, overruns: sampler?.overruns ?? 0, busErrors: sampler?.errors ?? 0, errors: errors.slice(), samples: sampler?.samples ?? 0 };
   windows = [];
   errors.length = 0;
   return out;
@@ -110,6 +110,10 @@ onHostCommand("close", () => {
 });
 onHostCommand("unplug", () => {
   board?.unplug();
+  return undefined;
+});
+onHostCommand("plug", () => {
+  board?.plug();
   return undefined;
 });
 onHostCommand("busStats", () => ({ ...i2cBusStats }));

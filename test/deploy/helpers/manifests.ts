@@ -121,7 +121,7 @@ export async function runCommands(jobs: CommandJob[]): Promise<Array<{ code: num
   let text = "";
   child.stdout.on("data", (chunk: Buffer) => (text += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (text += chunk.toString()));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const timer = setTimeout(() => child.kill("SIGKILL"), 110_000);
   const exit = await new Promise<number | null>((resolve) => child.on("close", resolve));
   clearTimeout(timer);
   return jobs.map((_, index) => {
