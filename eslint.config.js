@@ -32,8 +32,11 @@ export default tseslint.config(
     files: ["firmware/**/*.ts", "protocol/**/*.ts"],
     ignores: ["**/*.test.ts"],
     rules: {
+      // exact names (paths), not gitignore-style patterns: "net" must not match firmware/net/*
+      // nor Moddable's own "net" module... which is why Moddable's "net" is allowed below
       "no-restricted-imports": ["error", {
-        patterns: [{ group: ["node:*", ...nodeBuiltins], message: "firmware/ and protocol/ run under XS: no Node APIs." }],
+        paths: nodeBuiltins.filter((name) => name !== "net").map((name) => ({ name, message: "firmware/ and protocol/ run under XS: no Node APIs." })),
+        patterns: [{ group: ["node:*"], message: "firmware/ and protocol/ run under XS: no Node APIs." }],
       }],
       "no-restricted-globals": ["error", "Buffer", "process", "require", "setTimeout", "setInterval"],
     },

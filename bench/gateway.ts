@@ -95,7 +95,7 @@ function gatewayConfig(url: string, sinkUrl: string, bufferPath: string) {
       mqtt: { url, clientId: "vw-gw-bench" },
       buffer: { path: bufferPath, synchronous: "FULL", maxBytes: 2 * 1024 * 1024 * 1024 },
       // gzip does not pay on loopback: it would only burn the CPU the broker and the sink share
-      sink: { url: sinkUrl, batchMaxRecords: 5000, batchMaxBytes: 4 * 1024 * 1024, maxInFlight: 2, gzipMinBytes: 1024 * 1024 * 1024 },
+      sink: { url: sinkUrl, batchMaxRecords: 2000, batchMaxBytes: 4 * 1024 * 1024, maxInFlight: 4, gzipMinBytes: 1024 * 1024 * 1024 },
       limits: { ratePerS: 1_000_000, burst: 1_000_000 },
       http: { port: 0 },
     },

@@ -3,13 +3,18 @@
 // (a private InfluxDB when influxd is installed, the embedded store otherwise); or external
 // services given by URL. Ends with the loss audit of what was stored.
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type Server } from "node:net";
+import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import aedes, { type default as AedesBroker } from "aedes";
+import aedes from "aedes";
 
 // aedes 0.51 is CommonJS (module.exports = Aedes, with Aedes.createBroker = Aedes): Node's ESM
 // loader sees no named exports, and its typings call the default a non-constructable class.
+/** the part of an aedes broker the demo uses */
+interface AedesBroker {
+  handle: (socket: Socket) => void;
+  close: (done: () => void) => void;
+}
 const createBroker = (aedes as unknown as { createBroker: () => AedesBroker }).createBroker;
 import { build } from "../cloud/app.js";
 import { parseConfig } from "../cloud/config/load.js";

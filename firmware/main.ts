@@ -3,13 +3,11 @@
 import Time from "time";
 import SMBus from "embedded:io/smbus";
 import Preference from "preference";
-// eslint-disable-next-line no-restricted-imports -- Moddable's "net" module (Wi-Fi RSSI), not Node's
 import Net from "net";
 import Instrumentation from "instrumentation";
 import config from "mc/config";
 import { readBuildConfig } from "./config/build-config.js";
 import { BUILD_DEFAULTS } from "./config/device-config.js";
-// eslint-disable-next-line no-restricted-imports -- eslint's gitignore-style pattern for Node's "net" matches the folder firmware/net: no Node API here
 import { mqttProvider } from "./net/mqtt-provider.js";
 import { Lis3dh } from "./drivers/lis3dh.js";
 import { Adxl345 } from "./drivers/adxl345.js";

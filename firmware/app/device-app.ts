@@ -9,9 +9,7 @@
 // simulated board in XS), so the same code runs in both places.
 import { deviceTopic } from "../../protocol/topics.js";
 import type { AnalyzerConfig, Baseline, WindowResult } from "../dsp/analyzer.js";
-// eslint-disable-next-line no-restricted-imports -- eslint's gitignore-style pattern for Node's "net" matches the folder firmware/net: no Node API here
 import { MessageRing } from "../net/message-ring.js";
-// eslint-disable-next-line no-restricted-imports -- eslint's gitignore-style pattern for Node's "net" matches the folder firmware/net: no Node API here
 import { MqttSession, type MqttSessionOptions, type SessionScheduler } from "../net/mqtt-session.js";
 import { ConfigKeeper, type EffectiveConfig, type PreferenceStore } from "../config/device-config.js";
 import { BaselineKeeper } from "../config/baseline-store.js";

@@ -7,9 +7,7 @@
 // Device build only: the simulator supplies device.network.mqtt itself.
 import TCP from "embedded:io/socket/tcp";
 import UDP from "embedded:io/socket/udp";
-// eslint-disable-next-line no-restricted-imports -- ECMA-419 TLS socket; the Node-API pattern "tls" matches its last segment
 import TLSSocket from "embedded:io/socket/tcp/tls";
-// eslint-disable-next-line no-restricted-imports -- ECMA-419 DNS resolver; the Node-API pattern "dns" matches a segment
 import Resolver from "embedded:network/dns/resolver/udp";
 import MQTTClient from "embedded:network/mqtt/client";
 import Resource from "Resource";

@@ -44,4 +44,11 @@ it("forwards every reading exactly once across a broker restart", async () => {
   expect(standIn.duplicateReadings()).toEqual([]);
   expect(standIn.sharedTimestamps()).toBe(0);
   expect(await gateway.metrics.value("vw_gateway_records_forwarded_total", { kind: "tele" })).toBe(published);
+  // the operations endpoints tell the same story
+  const health = await fetch(`http://127.0.0.1:${gateway.httpPort}/healthz`);
+  expect(health.status).toBe(200);
+  const metrics = await (await fetch(`http://127.0.0.1:${gateway.httpPort}/metrics`)).text();
+  expect(metrics).toContain(`vw_gateway_records_forwarded_total{kind="tele"} ${published}`);
+  expect(metrics).toMatch(/^vw_gateway_buffer_records 0$/m);
+  expect(metrics).toContain("vw_gateway_batch_latency_seconds_bucket");
 });

@@ -39,6 +39,7 @@ it("forwards every published sequence number, none twice, after 5 SIGKILLs under
       // a long commit interval widens the window of received-but-not-yet-durable messages that a
       // kill must not lose (an ack sent before the commit would lose them here)
       buffer: { commitIntervalMs: 200 },
+      logLevel: "info",
     },
   });
   const configPath = writeConfig(config, dir);
@@ -71,6 +72,6 @@ it("forwards every published sequence number, none twice, after 5 SIGKILLs under
   expect(seqs).toEqual(Array.from({ length: published }, (_, i) => i));
   expect(standIn.duplicateReadings()).toEqual([]);
   expect(standIn.sharedTimestamps()).toBe(0);
-  await child.stop(); // SIGTERM: graceful
-  expect(child.running).toBe(false);
+  await child.stop(); // SIGTERM: stop intake, commit, close the buffer
+  expect(child.log()).toContain('"msg":"gateway stopped"');
 });
