@@ -25,6 +25,7 @@ for (let i = 0; i < count; i += 5000) {
   buffer.append(records);
 }
 const fillPerS = count / ((performance.now() - fillStarted) / 1000);
+const rssAfterFillMb = Math.round(process.memoryUsage().rss / 1024 / 1024);
 const buffered = buffer.stats().records;
 buffer.close();
 
@@ -40,9 +41,21 @@ const config = validateConfig(
   },
   "bench",
 );
+let drainPeakRss = 0;
+const sampler = setInterval(() => (drainPeakRss = Math.max(drainPeakRss, process.memoryUsage().rss)), 50);
 const started = performance.now();
 const gateway = await Gateway.start(config, { log: pino({ level: "error" }), processMetrics: false });
 while (gateway.buffer.stats().records > 0) await new Promise((r) => setTimeout(r, 20));
 const drainPerS = buffered / ((performance.now() - started) / 1000);
 await gateway.stop();
-console.log(JSON.stringify({ buffered, fillPerS, drainPerS, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+clearInterval(sampler);
+console.log(
+  JSON.stringify({
+    buffered,
+    fillPerS,
+    drainPerS,
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    rssAfterFillMb,
+    drainPeakRssMb: Math.round(drainPeakRss / 1024 / 1024),
+  }),
+);

@@ -120,7 +120,7 @@ async function gatewayRun(url: string, sinkUrl: string, run: number): Promise<{ 
 }
 
 /** The backlog phase runs in a process of its own, so its peak RSS is the gateway's alone. */
-async function backlogRun(url: string, sinkUrl: string): Promise<{ peakRssMb: number; drainPerS: number; fillPerS: number; buffered: number }> {
+async function backlogRun(url: string, sinkUrl: string): Promise<{ peakRssMb: number; drainPerS: number; fillPerS: number; buffered: number; rssAfterFillMb: number; drainPeakRssMb: number }> {
   const child = spawn(process.execPath, ["--import", "tsx", "bench/gateway-backlog.ts", url, sinkUrl, String(BACKLOG), join(dir, "backlog.db")], { stdio: ["ignore", "pipe", "inherit"] });
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -167,6 +167,8 @@ try {
       backlogRecords: backlog.buffered,
       peakRssMbWithBacklog: backlog.peakRssMb,
       peakRssMeasured: "max RSS of a separate gateway process that filled and drained the backlog",
+      rssMbAfterFill: backlog.rssAfterFillMb,
+      peakRssMbWhileDraining: backlog.drainPeakRssMb,
       backlogFillRecordsPerS: Math.round(backlog.fillPerS),
       backlogDrainRecordsPerS: Math.round(backlog.drainPerS),
     }),

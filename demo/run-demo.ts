@@ -105,7 +105,6 @@ export class Demo {
       }
 
       // 2. storage
-      let storage: Record<string, unknown> | undefined;
       let storageName = "embedded store";
       let influx: { url: string; database: string } | undefined;
       const influxd = options.embedded || options.influxUrl ? undefined : findInfluxd();
@@ -119,7 +118,7 @@ export class Demo {
         storageName = `private InfluxDB (${influxd})`;
       }
       const storePath = join(dataDir, "ingest.sqlite");
-      storage = influx ? { type: "influx-v1", url: influx.url, database: influx.database } : { type: "embedded", path: storePath };
+      const storage: Record<string, unknown> = influx ? { type: "influx-v1", url: influx.url, database: influx.database } : { type: "embedded", path: storePath };
 
       // 3. ingest
       const token = generateToken(GATEWAY_ID);

@@ -6,5 +6,5 @@ import type { DeviceAppOptions } from "./device-app.js";
 export const timerScheduler: DeviceAppOptions["scheduler"] = {
   set: (callback, delayMs) => Timer.set(() => callback(), delayMs),
   repeat: (callback, intervalMs) => Timer.repeat(() => callback(), intervalMs),
-  clear: (id) => Timer.clear(id as number),
+  clear: (id) => Timer.clear(id as Timer), // only ever a Timer made by set() or repeat() above
 };

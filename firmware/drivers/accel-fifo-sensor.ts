@@ -34,6 +34,29 @@ export interface AccelFifoSensorOptions extends AccelFifoOptions {
   onError?: (error: Error) => void;
 }
 
+/** an open SMBus as ECMA-419 defines it and Moddable implements it: with close() */
+export type SMBusIo = SMBus & { close(): void };
+
+/** what the drivers pass to the SMBus constructor */
+export interface SMBusOpenOptions {
+  data: number;
+  clock: number;
+  hz: number;
+  /** 7-bit address */
+  address: number;
+  port?: number;
+}
+
+/**
+ * Opens an SMBus. The SDK 8.2 typings of SMBus (mirrored in types/embedded-io.d.ts) miss close()
+ * and type the constructor's options as the I2C constructor's parameter tuple intersected with
+ * { stop }, which no options object fits; this is the one place that bridges them (type-level only).
+ */
+export function openSMBus(io: typeof SMBus, options: SMBusOpenOptions): SMBusIo {
+  const SMBusClass = io as unknown as new (options: SMBusOpenOptions) => SMBusIo;
+  return new SMBusClass(options);
+}
+
 export interface AccelFifoSensor {
   readonly part: SensorPart;
   /** output data rate in force, Hz */

@@ -4,10 +4,9 @@
 // reading all six bytes per entry: the FIFO pops at the end of that read). Overrun: INT_SOURCE bit 0.
 import {
   FIFO_DEPTH, FIFO_ERROR, FIFO_OVERRUN, STANDARD_GRAVITY_MS2, checkRange, hex, pickRate,
-  type AccelFifoOptions, type AccelFifoSensor, type AccelFifoSensorOptions,
+  openSMBus, type AccelFifoOptions, type AccelFifoSensor, type AccelFifoSensorOptions, type SMBusIo,
 } from "./accel-fifo-sensor.js";
 import type { RangeG } from "../../protocol/messages.js";
-import type SMBus from "embedded:io/smbus";
 
 export const ADXL345_REGISTERS = Object.freeze({
   DEVID: 0x00, BW_RATE: 0x2c, POWER_CTL: 0x2d, INT_SOURCE: 0x30, DATA_FORMAT: 0x31, DATAX0: 0x32, FIFO_CTL: 0x38, FIFO_STATUS: 0x39,
@@ -23,7 +22,7 @@ const SCALE_MS2_PER_LSB = STANDARD_GRAVITY_MS2 / 256;
 export class Adxl345 implements AccelFifoSensor {
   readonly part = "adxl345" as const;
   onError?: (error: Error) => void;
-  #io: SMBus | undefined;
+  #io: SMBusIo | undefined;
   #rateHz = 3200;
   #rangeG: RangeG = 4;
   readonly #raw = new Int16Array(FIFO_DEPTH * 3);
@@ -33,7 +32,7 @@ export class Adxl345 implements AccelFifoSensor {
   constructor(options: AccelFifoSensorOptions) {
     const { sensor } = options;
     const address = sensor.address ?? ADXL345_DEFAULT_ADDRESS;
-    const io = new sensor.io({ hz: 400_000, ...sensor, address });
+    const io = openSMBus(sensor.io, { hz: 400_000, ...sensor, address });
     this.onError = options.onError;
     let id: number;
     try {
@@ -116,7 +115,7 @@ export class Adxl345 implements AccelFifoSensor {
     io?.close();
   }
 
-  #open(): SMBus {
+  #open(): SMBusIo {
     if (!this.#io) throw new Error("adxl345: closed");
     return this.#io;
   }

@@ -5,10 +5,9 @@
 // high-resolution (12-bit) mode; 1620 and 5376 Hz exist only in low-power (8-bit) mode.
 import {
   FIFO_DEPTH, FIFO_ERROR, FIFO_OVERRUN, STANDARD_GRAVITY_MS2, checkRange, hex, pickRate,
-  type AccelFifoOptions, type AccelFifoSensor, type AccelFifoSensorOptions,
+  openSMBus, type AccelFifoOptions, type AccelFifoSensor, type AccelFifoSensorOptions, type SMBusIo,
 } from "./accel-fifo-sensor.js";
 import type { RangeG } from "../../protocol/messages.js";
-import type SMBus from "embedded:io/smbus";
 
 export const LIS3DH_REGISTERS = Object.freeze({
   WHO_AM_I: 0x0f, CTRL_REG1: 0x20, CTRL_REG4: 0x23, CTRL_REG5: 0x24, OUT_X_L: 0x28, FIFO_CTRL_REG: 0x2e, FIFO_SRC_REG: 0x2f,
@@ -30,7 +29,7 @@ const FS_CODE: Readonly<Record<RangeG, number>> = Object.freeze({ 2: 0, 4: 1, 8:
 export class Lis3dh implements AccelFifoSensor {
   readonly part = "lis3dh" as const;
   onError?: (error: Error) => void;
-  #io: SMBus | undefined;
+  #io: SMBusIo | undefined;
   #rateHz = 1344;
   #rangeG: RangeG = 4;
   #scale = 0;
@@ -42,7 +41,7 @@ export class Lis3dh implements AccelFifoSensor {
   constructor(options: AccelFifoSensorOptions) {
     const { sensor } = options;
     const address = sensor.address ?? LIS3DH_DEFAULT_ADDRESS;
-    const io = new sensor.io({ hz: 400_000, ...sensor, address });
+    const io = openSMBus(sensor.io, { hz: 400_000, ...sensor, address });
     this.onError = options.onError;
     let id: number;
     try {
@@ -131,7 +130,7 @@ export class Lis3dh implements AccelFifoSensor {
     io?.close();
   }
 
-  #open(): SMBus {
+  #open(): SMBusIo {
     if (!this.#io) throw new Error("lis3dh: closed");
     return this.#io;
   }

@@ -23,7 +23,7 @@ export class FifoSampler {
   readonly #analyzer: VibrationAnalyzer;
   readonly #samples = new Float32Array(FIFO_DEPTH * 3);
   readonly #pollMs: number | undefined;
-  #timer: number | undefined;
+  #timer: Timer | undefined;
   #overruns = 0;
   #errors = 0;
   #sampleCount = 0;

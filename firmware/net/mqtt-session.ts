@@ -23,19 +23,14 @@
 //   buffer is made, counted, and reported (onDiscarded: the app answers with an error status).
 // Timers come from an injected scheduler (Moddable's Timer on the device), randomness from an
 // injected source, so the session runs and is tested anywhere.
-import type { MqttClientOptions, MqttControlMessage, MqttReadableOptions, MqttWriteOptions } from "embedded:network/mqtt/client";
+import type { MqttClientClass, MqttClientLike, MqttControlMessage, MqttReadableOptions } from "./mqtt-client-contract.js";
 import type { MessageRing } from "./message-ring.js";
 
-/** The client instance as the session uses it (embedded:network/mqtt/client). */
-export interface MqttClientLike {
-  write(data: ArrayBuffer | null, options?: MqttWriteOptions): number;
-  read(count: number): ArrayBuffer | undefined;
-  close(): void;
-}
+export type { MqttClientLike } from "./mqtt-client-contract.js";
 
 /** device.network.mqtt: the client class plus its provider parts (dns, socket). */
 export interface MqttProvider {
-  io: { new (options: MqttClientOptions): MqttClientLike };
+  io: MqttClientClass;
   [part: string]: unknown;
 }
 
@@ -166,7 +161,7 @@ export class MqttSession {
         port: options.port,
         id: options.clientId,
         clean: false,
-        keepalive: options.keepaliveMs,
+        keepAlive: options.keepaliveMs,
         will: { topic: options.will.topic, message: options.will.message, QoS: 1, retain: true },
         onControl: (message) => {
           if (current()) this.#onControl(client!, message);

@@ -1,89 +1,78 @@
-// ECMA-419 MQTT client of the Moddable SDK ("embedded:network/mqtt/client", implemented in
-// $MODDABLE/examples/io/tcp/mqttclient/mqttclient.js; typings/embedded_network/mqtt/client.d.ts).
-// Declared as the implementation behaves (it differs from the SDK's typings in two places):
-//   - onControl is called with ONE argument, the parsed packet {operation, id, returnCode?, payload?};
-//   - the keepalive option is spelled `keepalive` and is in milliseconds.
-// On a device the class is reached through the host provider: device.network.mqtt.io.
+// ECMA-419 MQTT client ("embedded:network/mqtt/client") as the Moddable SDK 8.2 types it
+// ($MODDABLE/typings/embedded_network/mqtt/client.d.ts), mirrored name for name. The implementation
+// ($MODDABLE/examples/io/tcp/mqttclient/mqttclient.js) differs from these typings; the shapes it
+// really has are in firmware/net/mqtt-client-contract.ts, and the provider bridges the two once.
 declare module "embedded:network/mqtt/client" {
-  export interface MqttReadableOptions {
-    /** more fragments of this PUBLISH follow */
+  interface onReadableOptions {
     more: boolean;
-    /** only on the first fragment of a PUBLISH */
     topic?: string;
     QoS?: number;
     byteLength?: number;
   }
 
-  export interface MqttControlMessage {
-    /** MQTTClient.CONNACK, PUBACK, SUBACK, ... */
+  interface onControlMessage {
     operation: number;
-    /** packet id (PUBACK, SUBACK, ...) */
-    id?: number;
-    /** CONNACK return code: 0 accepted */
-    returnCode?: number;
-    /** SUBACK: granted QoS per topic (0x80 = failure) */
-    payload?: number[];
+    id: number;
+    payload?: ByteBuffer;
   }
 
-  export interface MqttWill {
-    topic: string;
-    message: string | ArrayBuffer;
+  interface Will {
+    topic?: string;
+    message?: string | ByteBuffer;
     QoS?: number;
     retain?: boolean;
   }
 
-  export interface MqttClientOptions {
+  interface Options {
     host: string;
     port?: number;
-    id?: string;
     user?: string;
     password?: string;
-    /** CleanSession flag; the client defaults to true */
+    id?: string;
     clean?: boolean;
-    /** milliseconds; 0 disables PINGREQ */
-    keepalive?: number;
-    will?: MqttWill;
-    onReadable?: (this: MQTTClient, count: number, options: MqttReadableOptions) => void;
-    onWritable?: (this: MQTTClient, count: number) => void;
-    onControl?: (this: MQTTClient, message: MqttControlMessage) => void;
-    onClose?: (this: MQTTClient) => void;
-    onError?: (this: MQTTClient, error?: unknown) => void;
-    /** provider parts: dns {io, servers, socket}, socket {io, secure?} */
-    dns?: Record<string, unknown>;
-    socket?: Record<string, unknown>;
+    will?: any;
+    /** milliseconds */
+    keepAlive?: number;
+    onReadable?: (count: number, options: onReadableOptions) => void;
+    onWritable?: (count: number) => void;
+    onControl?: (opcode: number, message: onControlMessage) => void;
+    onClose?: () => void;
+    onError?: (error: any) => void;
+    dns: Record<string, any>;
+    socket: Record<string, any>;
   }
 
-  export interface MqttWriteOptions {
+  interface WriteOptions {
     operation?: number;
     id?: number;
-    topic?: string;
+    topic: string;
     QoS?: number;
     retain?: boolean;
     duplicate?: boolean;
     byteLength?: number;
-    items?: { topic: string; QoS?: number }[];
+    items?: any[];
   }
 
   export default class MQTTClient {
-    constructor(options: MqttClientOptions);
-    read(count: number): ArrayBuffer | undefined;
-    /** returns the bytes still writable; throws when the message does not fit or before CONNACK */
-    write(data: ArrayBuffer | null, options?: MqttWriteOptions): number;
+    constructor(options: Options);
+    read(count: number): ArrayBuffer;
+    read(buffer: ByteBuffer): number;
+    write(data: ByteBuffer, options: WriteOptions): number;
     close(): void;
 
-    static readonly CONNECT: 1;
-    static readonly CONNACK: 2;
-    static readonly PUBLISH: 3;
-    static readonly PUBACK: 4;
-    static readonly PUBREC: 5;
-    static readonly PUBREL: 6;
-    static readonly PUBCOMP: 7;
-    static readonly SUBSCRIBE: 8;
-    static readonly SUBACK: 9;
-    static readonly UNSUBSCRIBE: 10;
-    static readonly UNSUBACK: 11;
-    static readonly PINGREQ: 12;
-    static readonly PINGRESP: 13;
-    static readonly DISCONNECT: 14;
+    static CONNECT: 1;
+    static CONNACK: 2;
+    static PUBLISH: 3;
+    static PUBACK: 4;
+    static PUBREC: 5;
+    static PUBREL: 6;
+    static PUBCOMP: 7;
+    static SUBSCRIBE: 8;
+    static SUBACK: 9;
+    static UNSUBSCRIBE: 10;
+    static UNSUBACK: 11;
+    static PINGREQ: 12;
+    static PINGRESP: 13;
+    static DISCONNECT: 14;
   }
 }

@@ -1,10 +1,15 @@
-// Moddable "instrumentation" (typings/instrumentation.d.ts; documentation/base/instrumentation.md):
-// runtime counters. map() turns a counter's name into its index (SDK 4.x and later).
+// Moddable "instrumentation": runtime counters, mirroring the SDK 8.2 typings
+// ($MODDABLE/typings/instrumentation.d.ts). map() turns a counter's name into its index.
 declare module "instrumentation" {
+  type InstrumentationKeys =
+    | "Pixels Drawn" | "Frames Drawn" | "Network Bytes Read" | "Network Bytes Written" | "Network Sockets"
+    | "Timers" | "Files" | "Poco Display List Used" | "Piu Command List Used" | "Turns" | "CPU 0" | "CPU 1"
+    | "System Free Memory" | "XS Slot Heap Used" | "XS Chunk Heap Used" | "XS Keys Used"
+    | "XS Garbage Collection Count" | "XS Modules Loaded" | "XS Stack Used" | "XS Promises Settled";
   const Instrumentation: {
-    get(index: number): number | undefined;
-    /** e.g. "System Free Memory", "Chunk used", "Slot used" */
-    map(name: string): number;
+    get: (what: number | undefined) => number | undefined;
+    map: (name: InstrumentationKeys) => number | undefined;
+    name: (what: number | undefined) => string | undefined;
   };
-  export default Instrumentation;
+  export { Instrumentation as default };
 }

@@ -1,16 +1,16 @@
-// "time": Moddable's Time (modules/base/time, typings/time.d.ts).
+// "time": Moddable's Time, mirroring the SDK 8.2 typings ($MODDABLE/typings/time.d.ts).
 declare module "time" {
-  class Time {
+  const Time: {
     /** sets the real-time clock, seconds since the Unix epoch */
-    static set(seconds: number): void;
-    static timezone: number;
-    static dst: number;
+    set: (seconds: number) => void;
+    timezone: number;
+    dst: number;
     /** a monotonic millisecond counter (wraps on the device) */
-    static readonly ticks: number;
-    /** a monotonic microsecond counter, where the platform has one */
-    static readonly microseconds: number;
+    ticks: number;
     /** ticks between two values, handling wrap */
-    static delta(start: number, end?: number): number;
-  }
+    delta(start: number, end?: number): number;
+    /** a monotonic microsecond counter, where the platform has one */
+    readonly microseconds?: number;
+  };
   export { Time as default };
 }

@@ -1,15 +1,17 @@
-// "timer": Moddable's Timer (modules/base/timer, typings/timer.d.ts). The repeat argument of set()
-// and schedule() is a repeat interval in ms (the SDK's typings say boolean; its implementation and
-// documentation/base/timer.md take a number).
+// "timer": Moddable's Timer, mirroring the SDK 8.2 typings ($MODDABLE/typings/timer.d.ts): set()
+// and repeat() return an opaque Timer object (a host object on the device), which clear() and
+// schedule() take back. Code must not treat it as a number.
 declare module "timer" {
-  type TimerID = number;
-  type TimerCallback = (id: TimerID) => void;
-  const Timer: {
-    set(callback: TimerCallback, interval?: number, repeat?: number): TimerID;
-    repeat(callback: TimerCallback, interval: number): TimerID;
-    schedule(id: TimerID, interval?: number, repeat?: number): void;
-    clear(id: TimerID): void;
-    delay(ms: number): void;
-  };
+  export type TimerCallback = (timer: Timer) => void;
+  class Timer {
+    private constructor();
+    /** repeat: interval in ms after the first firing (omit for a one-shot timer) */
+    static set: (callback: TimerCallback, interval?: number, repeat?: number) => Timer;
+    static repeat: (callback: TimerCallback, interval: number) => Timer;
+    static schedule: (timer: Timer, interval?: number, repeat?: number) => void;
+    static clear: (timer: Timer | undefined | null) => void;
+    static delay: (milliseconds: number) => void;
+    private brand: boolean;
+  }
   export { Timer as default };
 }

@@ -3,11 +3,15 @@
 // Last Will (status o:false, published by the broker when the device vanishes) marks it offline
 // at once. Any message counts as a sign of life, not only status.
 
+/** Devices tracked at most; beyond, the one silent longest is forgotten (counted in `forgotten`). */
+const MAX_DEVICES = 100_000;
+
 export type PresenceEvent = { device: string; event: "offline" | "online"; detail: string };
 
 export class HeartbeatMonitor {
   #lastSeenMs = new Map<string, number>();
   #offline = new Set<string>();
+  forgotten = 0;
 
   constructor(
     private readonly intervalS: number,
@@ -17,17 +21,29 @@ export class HeartbeatMonitor {
 
   /** A message from `device`; returns an "online" event when it was offline. */
   seen(device: string): PresenceEvent | null {
-    this.#lastSeenMs.set(device, this.nowMs());
+    this.#touch(device);
     if (this.#offline.delete(device)) return { device, event: "online", detail: "heard from again" };
     return null;
   }
 
   /** The device's Last Will arrived. */
   will(device: string): PresenceEvent | null {
-    this.#lastSeenMs.set(device, this.nowMs());
+    this.#touch(device);
     if (this.#offline.has(device)) return null;
     this.#offline.add(device);
     return { device, event: "offline", detail: "last will" };
+  }
+
+  #touch(device: string): void {
+    // re-insert: Map order = least recently heard first
+    this.#lastSeenMs.delete(device);
+    this.#lastSeenMs.set(device, this.nowMs());
+    if (this.#lastSeenMs.size > MAX_DEVICES) {
+      const oldest = this.#lastSeenMs.keys().next().value as string;
+      this.#lastSeenMs.delete(oldest);
+      this.#offline.delete(oldest);
+      this.forgotten++;
+    }
   }
 
   /** Devices whose heartbeats stopped since the last check. */

@@ -90,7 +90,12 @@ export class HttpSink {
           const byId = new Map(part.map((record) => [record.id, record]));
           const stored = outcome.reply.stored.filter((storedId) => byId.has(storedId));
           this.buffer.complete(stored);
-          for (const storedId of stored) this.metrics.forwarded.inc({ kind: byId.get(storedId)!.kind });
+          const perKind = new Map<string, number>();
+          for (const storedId of stored) {
+            const kind = byId.get(storedId)!.kind;
+            perKind.set(kind, (perKind.get(kind) ?? 0) + 1);
+          }
+          for (const [kind, count] of perKind) this.metrics.forwarded.inc({ kind }, count);
           const rejected = outcome.reply.rejected.filter((rejection) => byId.has(rejection.id));
           if (rejected.length > 0) {
             this.buffer.reject(rejected);

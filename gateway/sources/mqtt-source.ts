@@ -36,9 +36,11 @@ export class MqttSource {
   #connected = false;
 
   constructor(options: MqttSourceOptions, commit: (messages: Pending[]) => void, private readonly log: Logger) {
-    this.#group = new GroupCommit(commit, options.commitIntervalMs, options.commitMaxMessages, (error, messages) =>
-      log.error({ err: error, messages: messages.length }, "commit failed: messages not acknowledged, the broker will redeliver them"),
-    );
+    this.#group = new GroupCommit(commit, options.commitIntervalMs, options.commitMaxMessages, (error, messages) => {
+      log.error({ err: error, messages: messages.length }, "commit failed: messages not acknowledged; reconnecting so the broker redelivers them");
+      // a broker redelivers unacknowledged QoS 1 messages only on a new connection
+      this.client.stream?.destroy();
+    });
     const clientOptions: IClientOptions = {
       clientId: options.clientId,
       clean: false,

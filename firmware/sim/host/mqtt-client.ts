@@ -8,7 +8,7 @@
 // makes a new client, as it must on the device.
 // Runs under XS only: no Node APIs.
 import { hostCall, onHostCommand } from "../host-bridge.js";
-import type { MqttClientOptions, MqttControlMessage, MqttReadableOptions, MqttWriteOptions } from "embedded:network/mqtt/client";
+import type { MqttClientOptions, MqttControlMessage, MqttReadableOptions, MqttWriteOptions } from "../../net/mqtt-client-contract.js";
 
 const CONNACK = 2;
 const PUBLISH = 3;
@@ -66,7 +66,7 @@ export default class SimulatedMqttClient {
       port: options.port ?? 1883,
       id: options.id ?? "",
       clean: options.clean ?? true,
-      keepaliveMs: options.keepalive ?? 0,
+      keepaliveMs: options.keepAlive ?? 0,
       will: will ? { topic: will.topic, payload: toArray(will.message), qos: will.QoS ?? 0, retain: will.retain ?? false } : undefined,
     });
     clients.set(this.#handle, this);
