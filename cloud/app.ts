@@ -56,6 +56,8 @@ function httpsOptions(config: IngestConfig): FastifyServerOptions & { https?: ob
       cert: readFileSync(tls.certFile),
       key: readFileSync(tls.keyFile),
       ...(tls.caFile ? { ca: readFileSync(tls.caFile) } : {}),
+      // revoked gateway certificates (vibewatch pki crl); re-read at start, so restart after a revocation
+      ...(tls.crlFile ? { crl: readFileSync(tls.crlFile) } : {}),
       // mTLS: the TLS layer refuses a missing or untrusted client certificate before HTTP starts
       requestCert: tls.requireClientCert || tls.caFile !== undefined,
       rejectUnauthorized: tls.requireClientCert,

@@ -67,6 +67,8 @@ export class Gateway {
       url: config.sink.url,
       ...(options.token ? { token: options.token } : {}),
       ...(config.sink.caFile ? { caFile: config.sink.caFile } : {}),
+      ...(config.sink.certFile ? { certFile: config.sink.certFile } : {}),
+      ...(config.sink.keyFile ? { keyFile: config.sink.keyFile } : {}),
       timeoutMs: config.sink.timeoutMs,
       gzipMinBytes: config.sink.gzipMinBytes,
       maxInFlight: config.sink.maxInFlight,

@@ -104,6 +104,8 @@ export const IngestConfigSchema = Type.Object(
           keyFile: Type.String({ minLength: 1 }),
           /** CA that signs client certificates (mTLS) */
           caFile: Type.Optional(Type.String({ minLength: 1 })),
+          /** certificate revocation list (PEM) checked against client certificates */
+          crlFile: Type.Optional(Type.String({ minLength: 1 })),
           requireClientCert: Type.Boolean({ default: false }),
         },
         { additionalProperties: false },

@@ -45,6 +45,8 @@ export const SinkConfigSchema = Type.Object(
     url: Type.String({ pattern: "^https?://", default: "http://127.0.0.1:8080/v1/batches", description: "ingest endpoint (POST)" }),
     tokenFile: Path("file holding the bearer token (or set VW_GATEWAY_SINK_TOKEN)"),
     caFile: Path("CA certificate (PEM) the ingest server's certificate must chain to (pinned)"),
+    certFile: Path("client certificate (PEM) for an ingest service that requires mTLS (the gateway's own, from vibewatch pki)"),
+    keyFile: Path("client key (PEM) matching sink.certFile"),
     batchMaxRecords: PositiveInt(1000, "records per batch", 5000),
     batchMaxBytes: PositiveInt(512 * 1024, "payload bytes per batch"),
     batchMaxAgeMs: PositiveInt(200, "longest wait for a batch to fill, ms", 60_000),

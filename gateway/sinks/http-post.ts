@@ -25,6 +25,9 @@ export interface HttpPosterOptions {
   url: string;
   token?: string;
   caFile?: string;
+  /** client certificate and key (PEM) for an ingest service that requires mTLS */
+  certFile?: string;
+  keyFile?: string;
   timeoutMs: number;
   gzipMinBytes: number;
   maxInFlight: number;
@@ -44,8 +47,12 @@ export class HttpPoster {
     this.#url = new URL(options.url);
     const secure = this.#url.protocol === "https:";
     this.#ca = options.caFile ? readFileSync(options.caFile) : undefined;
+    if ((options.certFile === undefined) !== (options.keyFile === undefined)) {
+      throw new Error("sink.certFile and sink.keyFile go together: give both or neither");
+    }
+    const clientCert = options.certFile && options.keyFile ? { cert: readFileSync(options.certFile), key: readFileSync(options.keyFile) } : {};
     this.#agent = secure
-      ? new HttpsAgent({ keepAlive: true, maxSockets: options.maxInFlight, ...(this.#ca ? { ca: this.#ca } : {}) })
+      ? new HttpsAgent({ keepAlive: true, maxSockets: options.maxInFlight, ...(this.#ca ? { ca: this.#ca } : {}), ...clientCert })
       : new HttpAgent({ keepAlive: true, maxSockets: options.maxInFlight });
   }
 

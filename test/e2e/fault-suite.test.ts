@@ -8,7 +8,7 @@ import type { AuditReport } from "../../cloud/audit/sequence-audit.js";
 import { formatAudit } from "../../cloud/audit/sequence-audit.js";
 
 const SOAK = process.env.VW_SOAK === "1";
-const OUTAGE_MS = SOAK ? 60_000 : 12_000;
+const OUTAGE_MS = SOAK ? 60_000 : 10_000;
 const GATEWAY_KILLS = SOAK ? 5 : 3;
 const DEVICES = 3;
 

@@ -133,3 +133,52 @@ describe("ingest service with TLS and required client certificates", () => {
     expect(logText).not.toContain("not-the-secret");
   });
 });
+
+describe("revocation and the gateway's own client certificate", () => {
+  let crlApp: FastifyInstance;
+  let crlPort: number;
+
+  beforeAll(async () => {
+    // a second service that also checks the fleet CRL (dev-revoked is revoked in it)
+    const config = parseConfig({
+      listen: { host: "127.0.0.1", port: 0 },
+      gateways: [{ id: GATEWAY_ID, tokenHash: /tokenHash: "([^"]+)"/.exec(readFileSync(pki.layout.token(GATEWAY_ID).hash, "utf8"))![1]! }],
+      storage: { type: "embedded", path: join(pki.root, "ingest-crl.sqlite") },
+      tls: { certFile: pki.ingest.files.chain, keyFile: pki.ingest.files.key, caFile: pki.layout.caCert, crlFile: pki.layout.crl, requireClientCert: true },
+      log: { level: "silent" },
+    });
+    crlApp = await build({ config });
+    await crlApp.listen({ host: "127.0.0.1", port: 0 });
+    crlPort = (crlApp.server.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    await crlApp?.close();
+  });
+
+  const crlUrl = () => `https://127.0.0.1:${crlPort}/v1/batches`;
+
+  it("accepts the revoked certificate where no CRL is configured (control: the CRL is what refuses it)", async () => {
+    const reply = await post(url("https"), { ca: pki.layout.caCert, cert: pki.revoked.cert, key: pki.revoked.key, headers: { authorization: `Bearer ${token}` }, body: batchBody() });
+    expect(reply.status).toBe(200);
+  });
+
+  it("refuses a revoked client certificate when tls.crlFile is set, and still serves the others", async () => {
+    const revoked = post(crlUrl(), { ca: pki.layout.caCert, cert: pki.revoked.cert, key: pki.revoked.key, headers: { authorization: `Bearer ${token}` }, body: batchBody() });
+    await expect(revoked).rejects.toThrow(DROPPED);
+    const good = await post(crlUrl(), { ...gatewayIdentity(), headers: { authorization: `Bearer ${token}` }, body: batchBody() });
+    expect(good.status, good.body).toBe(200);
+  });
+
+  it("lets the gateway's sink present its certificate (sink.certFile/keyFile) and is refused without it", async () => {
+    const { HttpPoster } = await import("../../gateway/sinks/http-post.js");
+    const { cborEncoder } = await import("../../protocol/schema/validate.js");
+    const body = Buffer.from(cborEncoder.encode(JSON.parse(batchBody())));
+    const options = { url: crlUrl(), token, caFile: pki.layout.caCert, timeoutMs: 5000, gzipMinBytes: 1 << 20, maxInFlight: 1 };
+    const withCert = new HttpPoster({ ...options, certFile: pki.gateway.files.chain, keyFile: pki.gateway.files.key });
+    expect(await withCert.post(body)).toMatchObject({ kind: "reply", reply: { stored: [expect.any(Number)], rejected: [] } });
+    const withoutCert = new HttpPoster(options);
+    expect((await withoutCert.post(body)).kind).toBe("retry");
+    expect(() => new HttpPoster({ ...options, certFile: pki.gateway.files.chain })).toThrow(/certFile and sink.keyFile go together/);
+  });
+});
