@@ -1,5 +1,7 @@
 // Watches the site broker as a local dashboard would: latest zone per device, alerts, and how
-// long an alert takes from the device (its timestamp) to the gateway's local alert topic.
+// long an alert takes from the device to the gateway's local alert topic. The device's publish
+// time is when this subscriber sees the alert on the device topic (within a millisecond on
+// loopback), not the alert's own timestamp: a simulated device clock can run behind real time.
 import mqtt, { type MqttClient } from "mqtt";
 import { deviceFilter, parseDeviceTopic } from "../protocol/topics.js";
 import { decodeCbor } from "../protocol/schema/validate.js";
@@ -15,6 +17,8 @@ export interface MonitorSnapshot {
 export class DemoMonitor {
   readonly #client: MqttClient;
   readonly #zones = new Map<string, string>();
+  /** device/boot/seq of each device alert -> when it was seen on the device topic */
+  readonly #alertSeenAt = new Map<string, number>();
   readonly alertLatencyMs: number[] = [];
   deviceAlerts = 0;
   localAlerts = 0;
@@ -39,17 +43,24 @@ export class DemoMonitor {
     } catch {
       return; // the gateway quarantines bad messages; the monitor only watches
     }
+    const key = `${String(value.d)}/${String(value.b)}/${String(value.s)}`;
     if (topic === localAlertTopic) {
+      // the gateway republishes the device's alert bytes as they came
       this.localAlerts++;
-      // the local alert carries the device's alert; its t is the device clock at publish
-      const deviceMs = typeof value.t === "number" ? value.t : typeof (value.p as Record<string, unknown> | undefined)?.t === "number" ? ((value.p as Record<string, number>).t as number) : 0;
-      if (deviceMs > 0) this.alertLatencyMs.push(Math.max(0, Date.now() - deviceMs));
+      const seenAt = this.#alertSeenAt.get(key);
+      if (seenAt !== undefined) {
+        this.alertLatencyMs.push(Date.now() - seenAt);
+        this.#alertSeenAt.delete(key);
+      }
       return;
     }
     const parsed = parseDeviceTopic(topic);
     if (!parsed) return;
     if (parsed.kind === "tele" && typeof value.z === "number") this.#zones.set(parsed.device, ZONE_LETTERS[value.z] ?? "?");
-    if (parsed.kind === "alert") this.deviceAlerts++;
+    if (parsed.kind === "alert") {
+      this.deviceAlerts++;
+      if (!this.#alertSeenAt.has(key)) this.#alertSeenAt.set(key, Date.now());
+    }
   }
 
   snapshot(): MonitorSnapshot {

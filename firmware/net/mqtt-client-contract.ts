@@ -9,7 +9,7 @@
 //   - control packets are written as write(null, {operation, ...}) (the typings require bytes and
 //     a topic);
 //   - read(count) returns undefined when nothing is buffered.
-// net/mqtt-provider.ts is the one place that hands the SDK class over as this contract.
+// net/mqtt-session.ts (clientClass) is the one place that takes the SDK class as this contract.
 
 export interface MqttReadableOptions {
   /** more fragments of this PUBLISH follow */

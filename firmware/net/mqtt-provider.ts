@@ -12,24 +12,16 @@ import Resolver from "embedded:network/dns/resolver/udp";
 import MQTTClient from "embedded:network/mqtt/client";
 import Resource from "Resource";
 import type { BuildConfig } from "../config/build-config.js";
-import type { MqttClientClass } from "./mqtt-client-contract.js";
 import type { MqttProvider } from "./mqtt-session.js";
 
 /** DNS servers when the network did not hand any out */
 const FALLBACK_DNS = ["1.1.1.1", "8.8.8.8"];
 
-/**
- * The SDK's client class as the contract the session uses. Its typings (SDK 8.2) describe onControl,
- * write() and the CONNACK/SUBACK messages differently from what mqttclient.js does (listed in
- * mqtt-client-contract.ts), so the class is handed over once here, without a runtime change.
- */
-const MqttClient = MQTTClient as unknown as MqttClientClass;
-
 export function mqttProvider(config: BuildConfig): MqttProvider {
   const dns = { io: Resolver, servers: FALLBACK_DNS, socket: { io: UDP } };
-  if (!config.tls) return { io: MqttClient, dns, socket: { io: TCP } };
+  if (!config.tls) return { io: MQTTClient, dns, socket: { io: TCP } };
   return {
-    io: MqttClient,
+    io: MQTTClient,
     dns,
     socket: {
       io: TLSSocket,

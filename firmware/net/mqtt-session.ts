@@ -23,6 +23,7 @@
 //   buffer is made, counted, and reported (onDiscarded: the app answers with an error status).
 // Timers come from an injected scheduler (Moddable's Timer on the device), randomness from an
 // injected source, so the session runs and is tested anywhere.
+import type MQTTClient from "embedded:network/mqtt/client";
 import type { MqttClientClass, MqttClientLike, MqttControlMessage, MqttReadableOptions } from "./mqtt-client-contract.js";
 import type { MessageRing } from "./message-ring.js";
 
@@ -30,8 +31,17 @@ export type { MqttClientLike } from "./mqtt-client-contract.js";
 
 /** device.network.mqtt: the client class plus its provider parts (dns, socket). */
 export interface MqttProvider {
-  io: MqttClientClass;
+  io: typeof MQTTClient;
   [part: string]: unknown;
+}
+
+/**
+ * The provider's client class as the contract the session relies on. The SDK's typings (8.2) describe
+ * onControl, write() and the CONNACK/SUBACK messages differently from what its mqttclient.js does
+ * (listed in mqtt-client-contract.ts); this is the one place that bridges them (type-level only).
+ */
+function clientClass(provider: MqttProvider): MqttClientClass {
+  return provider.io as unknown as MqttClientClass;
 }
 
 export interface SessionScheduler {
@@ -155,7 +165,8 @@ export class MqttSession {
     let client: MqttClientLike | undefined;
     const current = () => client !== undefined && client === this.#client;
     try {
-      client = new options.provider.io({
+      const Client = clientClass(options.provider);
+      client = new Client({
         ...options.provider,
         host: options.host,
         port: options.port,

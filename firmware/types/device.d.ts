@@ -18,4 +18,5 @@ declare module "embedded:provider/builtin" {
   export default device;
 }
 
+// eslint-disable-next-line no-var -- as in the SDK typings: a var, so globalThis.device is typed too
 declare var device: typeof import("embedded:provider/builtin").default;

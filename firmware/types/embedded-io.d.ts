@@ -4,6 +4,7 @@
 // drivers/accel-fifo-sensor.ts openSMBus): close() is not declared although ECMA-419 requires it
 // and Moddable implements it, and SMBus's constructor options are typed as the I2C constructor's
 // parameter *tuple* (ConstructorParameters<...>) intersected with { stop }, which no object fits.
+/* eslint-disable @typescript-eslint/no-explicit-any -- mirrors the SDK typings, which say `any` here */
 declare module "embedded:io/_common" {
   export type PinSpecifier = number;
   export type PortSpecifier = number;

@@ -2,6 +2,7 @@
 // ($MODDABLE/typings/embedded_network/mqtt/client.d.ts), mirrored name for name. The implementation
 // ($MODDABLE/examples/io/tcp/mqttclient/mqttclient.js) differs from these typings; the shapes it
 // really has are in firmware/net/mqtt-client-contract.ts, and the provider bridges the two once.
+/* eslint-disable @typescript-eslint/no-explicit-any -- mirrors the SDK typings, which say `any` here */
 declare module "embedded:network/mqtt/client" {
   interface onReadableOptions {
     more: boolean;

@@ -2,6 +2,7 @@
 // (firmware/net/mqtt-provider.ts), mirroring the Moddable SDK 8.2 typings
 // ($MODDABLE/typings/embedded_io/socket/tcp.d.ts, udp.d.ts, tls.d.ts,
 // embedded_network/dns/resolver/udp.d.ts) for the members vibewatch can reach.
+/* eslint-disable @typescript-eslint/no-explicit-any -- mirrors the SDK typings, which say `any` here */
 declare module "embedded:io/socket/tcp" {
   export type Options = ((({ address: string } | { host: string }) & { port: number }) | { from: TCP }) & {
     nodelay?: boolean;
