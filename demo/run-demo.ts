@@ -20,6 +20,7 @@ import { build } from "../cloud/app.js";
 import { parseConfig } from "../cloud/config/load.js";
 import { generateToken, hashToken } from "../cloud/auth/token-hash.js";
 import { Gateway } from "../gateway/gateway.js";
+import { createLogger } from "../gateway/logger.js";
 import { validateConfig } from "../gateway/config/load-config.js";
 import { Fleet, type DeviceSummary } from "../simulator/fleet.js";
 import { auditSequences, bootKey, type AuditReport } from "../cloud/audit/sequence-audit.js";
@@ -131,7 +132,8 @@ export class Demo {
         rateLimit: { maxBatches: 1_000_000, windowMs: 60_000 },
         log: { level: "warn" },
       });
-      const ingest = await build({ config: ingestConfig, defaultMetrics: false });
+      // the services log to stderr: stdout is the demo's status and summary (--json stays parseable)
+      const ingest = await build({ config: ingestConfig, defaultMetrics: false, logStream: process.stderr });
       await ingest.listen({ host: "127.0.0.1", port: ingestPort });
       cleanups.unshift(() => ingest.close());
 
@@ -150,7 +152,7 @@ export class Demo {
         },
         "demo",
       );
-      const gateway = await Gateway.start(gatewayConfig, { token, processMetrics: false });
+      const gateway = await Gateway.start(gatewayConfig, { token, processMetrics: false, log: createLogger("warn", process.stderr) });
       cleanups.unshift(() => gateway.stop());
 
       // 5. watchers and the fleet

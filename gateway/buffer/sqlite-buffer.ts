@@ -50,6 +50,9 @@ interface Row {
   prio: number;
 }
 
+/** a lease row in raw mode: id, ts, kind, device, body, bytes */
+type LeaseRow = [number, number, RecordKind, string, Buffer, number];
+
 const PRIORITY = 1;
 const NORMAL = 0;
 
@@ -103,7 +106,8 @@ export class SqliteBuffer implements RecordBuffer {
     this.#st = {
       insert: st("INSERT INTO records (id, ts, kind, device, prio, bytes, body) VALUES (?, ?, ?, ?, ?, ?, ?)"),
       setMeta: st("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
-      lease: st("SELECT id, ts, kind, device, body, bytes FROM records WHERE prio = ? AND id > ? ORDER BY id LIMIT ?"),
+      // raw rows (arrays): a batch reads thousands of rows, and arrays cost half of objects
+      lease: st("SELECT id, ts, kind, device, body, bytes FROM records WHERE prio = ? AND id > ? ORDER BY id LIMIT ?").raw(true),
       oldestPending: st("SELECT ts FROM records WHERE prio = ? AND id > ? ORDER BY id LIMIT 1"),
       // ts grows with id (both assigned at persist), so the oldest is the first row: no scan
       oldest: st("SELECT ts FROM records ORDER BY id LIMIT 1"),
@@ -203,19 +207,19 @@ export class SqliteBuffer implements RecordBuffer {
     for (const prio of [PRIORITY, NORMAL]) {
       if (out.length >= maxRecords) break;
       if (prio === PRIORITY && this.#priorityRecords - this.#leasedPriority <= 0) continue;
-      const rows = this.#st.lease!.all(prio, this.#cursor[prio], maxRecords - out.length) as Array<Row & { bytes: number }>;
-      for (const row of rows) {
-        if (out.length > 0 && bytes + row.bytes > maxBytes) return out;
-        this.#cursor[prio] = row.id;
-        if (this.#leased.has(row.id)) continue;
-        this.#leased.set(row.id, row.bytes);
-        this.#leasedBytes += row.bytes;
+      const rows = this.#st.lease!.all(prio, this.#cursor[prio], maxRecords - out.length) as LeaseRow[];
+      for (const [id, ts, kind, device, body, rowBytes] of rows) {
+        if (out.length > 0 && bytes + rowBytes > maxBytes) return out;
+        this.#cursor[prio] = id;
+        if (this.#leased.has(id)) continue;
+        this.#leased.set(id, rowBytes);
+        this.#leasedBytes += rowBytes;
         if (prio === PRIORITY) {
           this.#leasedPriority++;
-          this.#leasedPriorityIds.add(row.id);
+          this.#leasedPriorityIds.add(id);
         }
-        bytes += row.bytes;
-        out.push({ id: row.id, ts: row.ts, kind: row.kind, device: row.device, body: row.body });
+        bytes += rowBytes;
+        out.push({ id, ts, kind, device, body });
       }
     }
     return out;
