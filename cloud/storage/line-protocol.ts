@@ -22,6 +22,64 @@ function escapedKeyBytes(text: string): Uint8Array {
   }
   return bytes;
 }
+/** `key=` escaped, for field keys: one cached copy per field instead of key + "=" */
+const fieldKeyBytes = new Map<string, Uint8Array>();
+function escapedFieldKeyBytes(key: string): Uint8Array {
+  let bytes = fieldKeyBytes.get(key);
+  if (bytes === undefined) {
+    const escaped = escapedKeyBytes(key);
+    bytes = new Uint8Array(escaped.length + 1);
+    bytes.set(escaped);
+    bytes[escaped.length] = EQUALS;
+    if (fieldKeyBytes.size >= KEY_BYTES_MAX) fieldKeyBytes.clear();
+    fieldKeyBytes.set(key, bytes);
+  }
+  return bytes;
+}
+
+// The head of a line, "measurement,device=…,gateway=…,site=… ", repeats for every record of a
+// device: cached per (gateway, site) -> measurement -> device, bounded like the key cache.
+type HeadCache = Map<string, Map<string, Uint8Array>>;
+const headCaches = new Map<string, Map<string, HeadCache>>();
+let headCount = 0;
+function headCacheFor(gateway: string, site: string): HeadCache {
+  let bySite = headCaches.get(gateway);
+  if (bySite === undefined) {
+    bySite = new Map();
+    headCaches.set(gateway, bySite);
+  }
+  let cache = bySite.get(site);
+  if (cache === undefined) {
+    cache = new Map();
+    bySite.set(site, cache);
+  }
+  return cache;
+}
+function lineHead(cache: HeadCache, measurement: string, device: string, gateway: string, site: string): Uint8Array {
+  let byDevice = cache.get(measurement);
+  if (byDevice === undefined) {
+    byDevice = new Map();
+    cache.set(measurement, byDevice);
+  }
+  let bytes = byDevice.get(device);
+  if (bytes === undefined) {
+    // tags sorted by key (device, gateway, site): InfluxDB then skips a sort per point
+    const parts = [escapedKeyBytes(measurement), TAG_DEVICE, escapedKeyBytes(device), TAG_GATEWAY, escapedKeyBytes(gateway), TAG_SITE, escapedKeyBytes(site), HEAD_END];
+    bytes = Buffer.concat(parts);
+    // over the bound: start afresh (the caller's cache, now detached, ends with its batch)
+    if (++headCount > KEY_BYTES_MAX) {
+      headCaches.clear();
+      headCount = 0;
+    }
+    byDevice.set(device, bytes);
+  }
+  return bytes;
+}
+const TAG_DEVICE = Buffer.from(",device=");
+const TAG_GATEWAY = Buffer.from(",gateway=");
+const TAG_SITE = Buffer.from(",site=");
+const HEAD_END = Buffer.from(" ");
+
 const STRING_SPECIAL = /[\\"\r\n]/;
 const escapeString = (text: string): string =>
   STRING_SPECIAL.test(text) ? text.replace(/[\\"]/g, (c) => `\\${c}`).replace(/\r?\n|\r/g, " ") : text;
@@ -47,7 +105,6 @@ class LineBuffer implements FieldSink {
   #buffer: Buffer;
   #position = 0;
   #first = true;
-  readonly #digits = new Uint8Array(24);
 
   constructor(initialBytes: number) {
     this.#buffer = Buffer.allocUnsafe(Math.max(1024, initialBytes));
@@ -79,7 +136,11 @@ class LineBuffer implements FieldSink {
 
   /** a key, measurement name or tag value, escaped (cached bytes) */
   key(text: string): void {
-    const bytes = escapedKeyBytes(text);
+    this.bytes(escapedKeyBytes(text));
+  }
+
+  /** cached bytes, copied in a JS loop (cheaper than a native call for a few bytes) */
+  bytes(bytes: Uint8Array): void {
     if (bytes.length > 64) this.#reserve(bytes.length);
     const buffer = this.#buffer;
     let position = this.#position;
@@ -91,27 +152,39 @@ class LineBuffer implements FieldSink {
     this.#buffer[this.#position++] = value;
   }
 
-  /** a non-negative or negative integer, decimal */
+  /** a non-negative or negative integer, decimal, written in place (no digit scratch, no string) */
   integer(value: number): void {
     let n = Math.trunc(value);
     if (n < 0) {
       this.#buffer[this.#position++] = MINUS;
       n = -n;
     }
-    let count = 0;
-    // above 2^31 (timestamps, boot ids) float division; below, the cheaper int32 path
-    while (n >= 2147483648) {
-      const next = Math.floor(n / 10);
-      this.#digits[count++] = ZERO + (n - next * 10);
-      n = next;
+    if (n < 2147483648) {
+      this.#small(n | 0, 0);
+    } else if (n <= Number.MAX_SAFE_INTEGER) {
+      // timestamps and boot ids: two int32 halves, the low one zero-padded to 8 digits
+      const high = Math.floor(n / 100_000_000);
+      this.#small(high, 0);
+      this.#small(n - high * 100_000_000, 8);
+    } else {
+      this.#position += this.#buffer.write(String(n), this.#position, "latin1");
     }
-    let small = n | 0;
-    do {
-      const next = (small / 10) | 0;
-      this.#digits[count++] = ZERO + (small - next * 10);
-      small = next;
-    } while (small > 0);
-    while (count > 0) this.#buffer[this.#position++] = this.#digits[--count] as number;
+  }
+
+  /** an int32 >= 0 in decimal, at least `minDigits` digits (zero-padded) */
+  #small(n: number, minDigits: number): void {
+    let digits = n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10;
+    if (digits < minDigits) digits = minDigits;
+    const buffer = this.#buffer;
+    const end = this.#position + digits;
+    let position = end;
+    let rest = n;
+    while (position > this.#position) {
+      const next = (rest / 10) | 0;
+      buffer[--position] = ZERO + (rest - next * 10);
+      rest = next;
+    }
+    this.#position = end;
   }
 
   startFields(): void {
@@ -119,28 +192,33 @@ class LineBuffer implements FieldSink {
   }
 
   #key(key: string): void {
-    if (!this.#first) this.byte(COMMA);
+    if (!this.#first) this.#buffer[this.#position++] = COMMA;
     this.#first = false;
-    this.key(key);
-    this.byte(EQUALS);
+    this.bytes(escapedFieldKeyBytes(key));
   }
 
   int(key: string, value: number): void {
     this.#key(key);
     this.integer(value);
-    this.byte(LETTER_I);
+    this.#buffer[this.#position++] = LETTER_I;
   }
 
   centi(key: string, value: number): void {
     this.#key(key);
     // 231 -> 2.31, -5 -> -0.05: integer arithmetic, no float formatting
-    const magnitude = Math.abs(Math.trunc(value));
-    const fraction = magnitude % CENTI;
-    if (value < 0) this.byte(MINUS);
-    this.integer((magnitude - fraction) / CENTI);
-    this.byte(DOT);
-    this.byte(ZERO + Math.floor(fraction / 10));
-    this.byte(ZERO + (fraction % 10));
+    let magnitude = Math.trunc(value);
+    if (value < 0) {
+      this.#buffer[this.#position++] = MINUS;
+      magnitude = -magnitude;
+    }
+    const whole = Math.floor(magnitude / CENTI);
+    const fraction = magnitude - whole * CENTI;
+    this.integer(whole);
+    const tens = (fraction / 10) | 0;
+    const buffer = this.#buffer;
+    buffer[this.#position++] = DOT;
+    buffer[this.#position++] = ZERO + tens;
+    buffer[this.#position++] = ZERO + (fraction - tens * 10);
   }
 
   str(key: string, value: string): void {
@@ -160,23 +238,9 @@ class LineBuffer implements FieldSink {
   }
 }
 
-function writeRecord(out: LineBuffer, record: BatchRecord, site: string, gateway: string): void {
+function writeRecord(out: LineBuffer, head: Uint8Array, record: BatchRecord): void {
   out.reserveRecord();
-  // tags sorted by key (device, gateway, site): InfluxDB then skips a sort per point
-  out.key(measurementOf[record.k]);
-  out.byte(COMMA);
-  out.key("device");
-  out.byte(EQUALS);
-  out.key(record.d);
-  out.byte(COMMA);
-  out.key("gateway");
-  out.byte(EQUALS);
-  out.key(gateway);
-  out.byte(COMMA);
-  out.key("site");
-  out.byte(EQUALS);
-  out.key(site);
-  out.byte(SPACE);
+  out.bytes(head);
   out.startFields();
   emitFields(record, out);
   out.byte(SPACE);
@@ -189,10 +253,20 @@ export function formatLines(records: readonly StoredRecord[]): FormattedLines {
   // ~400 bytes per telemetry line: start there, grow by doubling
   const out = new LineBuffer(records.length * 420);
   const offsets = new Array<number>(records.length + 1);
+  let site: string | undefined;
+  let gateway: string | undefined;
+  let heads: HeadCache | undefined;
   for (let index = 0; index < records.length; index += 1) {
     offsets[index] = out.position;
     const stored = records[index] as StoredRecord;
-    writeRecord(out, stored.record, stored.site, stored.gateway);
+    // a batch has one site and gateway: look their cache up once
+    if (heads === undefined || stored.site !== site || stored.gateway !== gateway) {
+      site = stored.site;
+      gateway = stored.gateway;
+      heads = headCacheFor(gateway, site);
+    }
+    const record = stored.record;
+    writeRecord(out, lineHead(heads, measurementOf[record.k], record.d, gateway as string, site), record);
   }
   offsets[records.length] = out.position;
   return { bytes: out.take(), offsets };
