@@ -71,10 +71,11 @@ async function preload(url: string, count: number): Promise<void> {
   await client.endAsync();
 }
 
-async function bareRun(url: string): Promise<number> {
+async function bareRun(url: string): Promise<{ perS: number; cpuUsPerMsg: number }> {
   await preload(url, MESSAGES);
   let received = 0;
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const client = mqtt.connect(url, { clientId: "bench-bare", clean: false });
   await new Promise<void>((resolve) => {
     client.on("message", () => {
@@ -82,9 +83,13 @@ async function bareRun(url: string): Promise<number> {
     });
   });
   const seconds = (performance.now() - started) / 1000;
+  const cpuUsPerMsg = cpuUs(process.cpuUsage(cpu)) / MESSAGES;
   await client.endAsync();
-  return MESSAGES / seconds;
+  return { perS: MESSAGES / seconds, cpuUsPerMsg };
 }
+
+/** CPU time of this process (all threads), µs: less sensitive to the shared machine's load than wall time */
+const cpuUs = (usage: NodeJS.CpuUsage) => usage.user + usage.system;
 
 function gatewayConfig(url: string, sinkUrl: string, bufferPath: string) {
   return validateConfig(
@@ -103,9 +108,10 @@ function gatewayConfig(url: string, sinkUrl: string, bufferPath: string) {
   );
 }
 
-async function gatewayRun(url: string, sinkUrl: string, run: number): Promise<{ forwardedPerS: number; storedPerS: number }> {
+async function gatewayRun(url: string, sinkUrl: string, run: number): Promise<{ forwardedPerS: number; storedPerS: number; cpuUsPerMsg: number }> {
   await preload(url, MESSAGES);
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const gateway = await Gateway.start(gatewayConfig(url, sinkUrl, join(dir, `run-${run}.db`)), { log: pino({ level: "error" }), processMetrics: false });
   let storedAt = 0;
   for (;;) {
@@ -115,8 +121,9 @@ async function gatewayRun(url: string, sinkUrl: string, run: number): Promise<{ 
     await new Promise((r) => setTimeout(r, 5));
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpuUsPerMsg = cpuUs(process.cpuUsage(cpu)) / MESSAGES;
   await gateway.stop();
-  return { forwardedPerS: MESSAGES / seconds, storedPerS: MESSAGES / ((storedAt - started) / 1000) };
+  return { forwardedPerS: MESSAGES / seconds, storedPerS: MESSAGES / ((storedAt - started) / 1000), cpuUsPerMsg };
 }
 
 /** The backlog phase runs in a process of its own, so its peak RSS is the gateway's alone. */
@@ -138,12 +145,19 @@ try {
   const bare: number[] = [];
   const through: number[] = [];
   const stored: number[] = [];
+  const bareCpu: number[] = [];
+  const gatewayCpu: number[] = [];
   for (let run = 0; run < RUNS; run++) {
-    bare.push(await bareRun(broker.url));
+    const bareResult = await bareRun(broker.url);
+    bare.push(bareResult.perS);
+    bareCpu.push(bareResult.cpuUsPerMsg);
     const result = await gatewayRun(broker.url, sink.url, run);
     through.push(result.forwardedPerS);
     stored.push(result.storedPerS);
-    log(`run ${run + 1}/${RUNS}: bare ${Math.round(bare[run]!)} msgs/s, gateway ${Math.round(result.forwardedPerS)} msgs/s forwarded (${Math.round(result.storedPerS)} msgs/s durable)`);
+    gatewayCpu.push(result.cpuUsPerMsg);
+    log(
+      `run ${run + 1}/${RUNS}: bare ${Math.round(bare[run]!)} msgs/s (${bareResult.cpuUsPerMsg.toFixed(1)} µs CPU/msg), gateway ${Math.round(result.forwardedPerS)} msgs/s forwarded (${Math.round(result.storedPerS)} msgs/s durable, ${result.cpuUsPerMsg.toFixed(1)} µs CPU/msg)`,
+    );
   }
   const backlog = await backlogRun(broker.url, sink.url);
   log(`backlog of ${backlog.buffered}: peak RSS ${backlog.peakRssMb} MB, drain ${Math.round(backlog.drainPerS)} records/s`);
@@ -160,6 +174,10 @@ try {
       baseline: "bare MQTT.js QoS 1 subscriber doing nothing, same broker, same run",
       bareSubscriberMsgsPerS: Math.round(bareMedian),
       ratio: Number((gatewayMedian / bareMedian).toFixed(3)),
+      // CPU of the consumer's process per message (the gateway's includes its worker thread, not the sink's process)
+      gatewayCpuUsPerMsg: Number(median(gatewayCpu).toFixed(1)),
+      bareSubscriberCpuUsPerMsg: Number(median(bareCpu).toFixed(1)),
+      cpuRatio: Number((median(bareCpu) / median(gatewayCpu)).toFixed(3)),
       goal: { ratio: 0.8, msgsPerS: 20_000 },
       brokerMaxInflightMessages: BROKER_INFLIGHT,
       sinkGzip: false,

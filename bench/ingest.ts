@@ -20,6 +20,8 @@ const CLIENTS = Number(process.env.VW_BENCH_CLIENTS ?? 4);
 const BATCH_RECORDS = Number(process.env.VW_BENCH_BATCH ?? 5000);
 const BATCHES_PER_CLIENT = Number(process.env.VW_BENCH_BATCHES ?? 2);
 const ROUNDS = Number(process.env.VW_BENCH_ROUNDS ?? 7);
+// the writer's gzip threshold, for the service and the baseline alike (the service's default)
+const GZIP_THRESHOLD_BYTES = Number(process.env.VW_BENCH_GZIP_BYTES ?? 64 * 1024);
 const SITE = "bench-site";
 const GW = "gw-bench";
 const DATABASE = "vw_bench";
@@ -55,12 +57,18 @@ new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) gcMs += entry.duration;
 }).observe({ entryTypes: ["gc"] });
 
+// CPU of this process (service + clients + zlib threads) per phase: on a shared machine it varies
+// far less than wall time, so it shows what the service itself costs per point
+let lastCpuMs = 0;
 async function timed(clients: (() => Promise<void>)[]): Promise<number> {
   gcMs = 0;
+  const cpuStart = process.cpuUsage();
   const started = performance.now();
   await Promise.all(clients.map((client) => client()));
   const seconds = (performance.now() - started) / 1000;
-  console.error(`  phase ${seconds.toFixed(2)} s, of which GC ${(gcMs / 1000).toFixed(2)} s`);
+  const cpu = process.cpuUsage(cpuStart);
+  lastCpuMs = (cpu.user + cpu.system) / 1000;
+  console.error(`  phase ${seconds.toFixed(2)} s, of which GC ${(gcMs / 1000).toFixed(2)} s; process CPU ${(lastCpuMs / 1000).toFixed(2)} s`);
   return seconds;
 }
 
@@ -68,7 +76,7 @@ async function main(): Promise<void> {
   const influx = await startInfluxDb();
   try {
     await influx.createDatabase(DATABASE);
-    const writerOptions = { url: influx.url, database: DATABASE, timeoutMs: 30_000, gzipThresholdBytes: 64 * 1024, maxLinesPerWrite: 5000 };
+    const writerOptions = { url: influx.url, database: DATABASE, timeoutMs: 30_000, gzipThresholdBytes: GZIP_THRESHOLD_BYTES, maxLinesPerWrite: 5000 };
     const token = generateToken(GW);
     const config = parseConfig({
       gateways: [{ id: GW, tokenHash: await hashToken(token, "sha256") }],
@@ -89,6 +97,8 @@ async function main(): Promise<void> {
 
     const serviceRates: number[] = [];
     const directRates: number[] = [];
+    const serviceCpuUs: number[] = [];
+    const directCpuUs: number[] = [];
     let acknowledged = 0;
     // warm-up, not timed: both paths once (JIT, connection pools, InfluxDB's first shard)
     const [warmService] = makeBatches("warm-svc");
@@ -104,6 +114,7 @@ async function main(): Promise<void> {
         for (const lines of batches) await direct.sendBody(lines);
       }));
       directRates.push(pointsPerRound / directS);
+      directCpuUs.push((lastCpuMs * 1000) / pointsPerRound);
 
       const bodies = makeBatches(`svc${round}`).map((batches) => batches.map((batch) => Buffer.from(cborEncoder.encode(batch))));
       const serviceS = await timed(bodies.map((batches) => async () => {
@@ -114,6 +125,7 @@ async function main(): Promise<void> {
         }
       }));
       serviceRates.push(pointsPerRound / serviceS);
+      serviceCpuUs.push((lastCpuMs * 1000) / pointsPerRound);
       console.error(`round ${round + 1}/${ROUNDS}: direct ${Math.round(directRates.at(-1)!)} points/s, service ${Math.round(serviceRates.at(-1)!)} points/s`);
     }
     await app.close();
@@ -133,10 +145,15 @@ async function main(): Promise<void> {
       round_ratios: serviceRates.map((rate, i) => Number((rate / directRates[i]!).toFixed(3))),
       median_round_ratio: Number(median(serviceRates.map((rate, i) => rate / directRates[i]!)).toFixed(3)),
       goal_ratio: 0.8,
+      // CPU µs of the bench process per point (median): the service path (HTTP server, CBOR,
+      // validation, formatting, HTTP clients) against the direct path (formatting done before)
+      service_process_cpu_us_per_point: Number(median(serviceCpuUs).toFixed(2)),
+      direct_process_cpu_us_per_point: Number(median(directCpuUs).toFixed(2)),
       clients: CLIENTS,
       batch_records: BATCH_RECORDS,
       points_per_round: pointsPerRound,
       rounds: ROUNDS,
+      gzip_threshold_bytes: GZIP_THRESHOLD_BYTES,
       service_rounds: serviceRates.map(Math.round),
       baseline_rounds: directRates.map(Math.round),
       acknowledged,

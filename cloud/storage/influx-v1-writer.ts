@@ -7,9 +7,8 @@
 // records; 404 no database, 401/403 auth, 5xx, network errors, timeouts -> StorageUnavailableError.
 import { promisify } from "node:util";
 import { gzip as gzipCallback } from "node:zlib";
-import { formatLines } from "./line-protocol.js";
 import type { StoredRecord } from "./point-schema.js";
-import { LinesRefusedError, sendBisecting, StorageUnavailableError, unavailableFrom, type Writer, type WriteResult } from "./writer.js";
+import { formatAndSend, LinesRefusedError, StorageUnavailableError, unavailableFrom, type Writer, type WriteResult } from "./writer.js";
 
 const gzip = promisify(gzipCallback);
 
@@ -41,10 +40,16 @@ export class InfluxV1Writer implements Writer {
     }
   }
 
-  async write(records: StoredRecord[]): Promise<WriteResult> {
-    if (this.#closed) throw new StorageUnavailableError("closed", "writer is closed");
-    if (records.length === 0) return { rejected: [] };
-    return await sendBisecting(records, formatLines(records), this.options.maxLinesPerWrite, (body) => this.sendBody(body));
+  // not async: the records are formatted before this returns, and the pending write holds only
+  // the lines and ids (see formatAndSend)
+  write(records: StoredRecord[]): Promise<WriteResult> {
+    if (this.#closed) return Promise.reject(new StorageUnavailableError("closed", "writer is closed"));
+    if (records.length === 0) return Promise.resolve({ rejected: [] });
+    try {
+      return formatAndSend(records, this.options.maxLinesPerWrite, (body) => this.sendBody(body));
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 
   /** One POST /write of already-formatted lines (also used by the benchmark's baseline). */

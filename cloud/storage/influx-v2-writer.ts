@@ -7,9 +7,8 @@
 // stored; 400/413/422 -> bisected to the records concerned; anything else, network errors and
 // timeouts -> StorageUnavailableError.
 import { HttpError, InfluxDB, RequestTimedOutError, type WriteApi } from "@influxdata/influxdb-client";
-import { formatLines } from "./line-protocol.js";
 import type { StoredRecord } from "./point-schema.js";
-import { LinesRefusedError, sendBisecting, StorageUnavailableError, unavailableFrom, type Writer, type WriteResult } from "./writer.js";
+import { formatAndSend, LinesRefusedError, StorageUnavailableError, unavailableFrom, type Writer, type WriteResult } from "./writer.js";
 
 export interface InfluxV2WriterOptions {
   url: string;
@@ -30,10 +29,16 @@ export class InfluxV2Writer implements Writer {
     this.#client = new InfluxDB({ url: options.url, token: options.token, timeout: options.timeoutMs });
   }
 
-  async write(records: StoredRecord[]): Promise<WriteResult> {
-    if (this.#closed) throw new StorageUnavailableError("closed", "writer is closed");
-    if (records.length === 0) return { rejected: [] };
-    return await sendBisecting(records, formatLines(records), this.options.maxLinesPerWrite, (body) => this.#send(body));
+  // not async: the records are formatted before this returns, and the pending write holds only
+  // the lines and ids (see formatAndSend)
+  write(records: StoredRecord[]): Promise<WriteResult> {
+    if (this.#closed) return Promise.reject(new StorageUnavailableError("closed", "writer is closed"));
+    if (records.length === 0) return Promise.resolve({ rejected: [] });
+    try {
+      return formatAndSend(records, this.options.maxLinesPerWrite, (body) => this.#send(body));
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 
   async #send(body: Buffer): Promise<void> {

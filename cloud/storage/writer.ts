@@ -7,7 +7,7 @@
 //   the caller acknowledges nothing (a retry is safe: points are keyed by measurement+tags+time).
 import type { RecordRejection } from "../../protocol/batch.js";
 import type { StoredRecord } from "./point-schema.js";
-import type { FormattedLines } from "./line-protocol.js";
+import { formatLines, type FormattedLines } from "./line-protocol.js";
 
 export type WriterKind = "influx-v1" | "influx-v2" | "embedded";
 
@@ -51,9 +51,12 @@ export class LinesRefusedError extends Error {
  * it in halves and resends each (rewriting a stored point is harmless: it overwrites itself),
  * down to single lines, which are then rejected with the storage's message. A batch with one bad
  * line costs about 2·log2(n) extra requests; StorageUnavailableError passes straight through.
+ * It keeps only the record ids (`ids[i]` is line i's record), not the records: the decoded batch
+ * can be collected while the storage works, instead of surviving (and being copied by) the
+ * garbage collector for the whole write.
  */
 export async function sendBisecting(
-  items: StoredRecord[],
+  ids: readonly number[],
   lines: FormattedLines,
   maxLines: number,
   send: (body: Buffer) => Promise<void>,
@@ -65,8 +68,8 @@ export async function sendBisecting(
     } catch (error) {
       if (!(error instanceof LinesRefusedError)) throw error;
       if (end - start === 1) {
-        const item = items[start];
-        if (item) rejected.push({ id: item.record.id, code: STORAGE_REJECTED_CODE, reason: `storage refused the point (${error.statusCode}): ${error.message}` });
+        const id = ids[start];
+        if (id !== undefined) rejected.push({ id, code: STORAGE_REJECTED_CODE, reason: `storage refused the point (${error.statusCode}): ${error.message}` });
         return;
       }
       const middle = start + Math.ceil((end - start) / 2);
@@ -74,13 +77,21 @@ export async function sendBisecting(
       await sendRange(middle, end);
     }
   };
-  for (let start = 0; start < items.length; start += maxLines) {
-    await sendRange(start, Math.min(items.length, start + maxLines));
+  for (let start = 0; start < ids.length; start += maxLines) {
+    await sendRange(start, Math.min(ids.length, start + maxLines));
   }
   return { rejected };
 }
 
 /** Fetch errors and aborts as StorageUnavailableError. */
+/** Formats the records and starts sendBisecting, keeping nothing of the records but their ids. */
+export function formatAndSend(records: readonly StoredRecord[], maxLines: number, send: (body: Buffer) => Promise<void>): Promise<WriteResult> {
+  const lines = formatLines(records);
+  const ids = new Array<number>(records.length);
+  for (let index = 0; index < records.length; index += 1) ids[index] = (records[index] as StoredRecord).record.id;
+  return sendBisecting(ids, lines, maxLines, send);
+}
+
 export function unavailableFrom(error: unknown, what: string): StorageUnavailableError {
   if (error instanceof StorageUnavailableError) return error;
   const name = (error as Error)?.name;
