@@ -32,8 +32,7 @@ describe("fault suite", { timeout: 600_000 }, () => {
   }, 120_000);
 
   async function afterFault(): Promise<AuditReport> {
-    await stack.waitForDrain();
-    const report = await stack.audit();
+    const report = await stack.waitForDelivery();
     storedBefore.push(report.totals.stored);
     return report;
   }
@@ -87,10 +86,12 @@ describe("fault suite", { timeout: 600_000 }, () => {
   it("powered off at the end: every message a device sent is stored once", async () => {
     const devices = await stack.fleet.summary();
     await stack.fleet.stop();
-    await sleep(2000);
+    let report = await stack.audit(devices);
     const deadline = Date.now() + 60_000;
-    while ((await stack.gatewayHealth())?.bufferRecords !== 0 && Date.now() < deadline) await sleep(500);
-    const report = await stack.audit(devices);
+    while (report.totals.missing > 0 && Date.now() < deadline) {
+      await sleep(1000);
+      report = await stack.audit(devices);
+    }
     const sent = devices.reduce((n, d) => n + d.telemetry + d.alerts + d.statuses - d.backlog, 0);
     expect(report.totals.stored).toBe(sent);
     expectClean(report);

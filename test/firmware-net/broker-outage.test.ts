@@ -37,7 +37,7 @@ describe("broker outage of 30 s", () => {
   const envelopes = (device: string) =>
     recorder.received.filter((r) => r.device === device && r.message.kind !== "will" && !r.retain).map((r) => ({ kind: r.message.kind, ...(r.message.payload as Envelope) }));
 
-  it("delivers every sequence number exactly once and in order per topic after the broker returns; counts exactly what a full ring dropped", async () => {
+  it("delivers every sequence number (at least once, redeliveries bounded) and in order per topic after the broker returns; counts exactly what a full ring dropped", async () => {
     await waitFor("both devices publishing", () => recorder.of("roomy-ring", "tele").length >= 3 && recorder.of("cramped-ring", "tele").length >= 3, 30_000);
     const before = (await roomy.stats())!;
     const attemptsBefore = roomy.bridge!.counters.connects;
@@ -62,10 +62,15 @@ describe("broker outage of 30 s", () => {
 
     for (const [device, done] of [[roomy, roomyDone], [cramped, crampedDone]] as [DeviceRunner, Status][]) {
       const id = device.spec.deviceId;
-      const all = envelopes(id).filter((m) => m.b === device.bootId && m.s < done.s);
+      const received = envelopes(id).filter((m) => m.b === device.bootId && m.s < done.s);
+      // At-least-once: a message the broker took just before it stopped, whose PUBACK never reached
+      // the device, is sent again after the reconnect (the gateway drops such redeliveries by
+      // device, boot and sequence). So: first arrivals only, and few redeliveries.
+      const seen = new Set<number>();
+      const all = received.filter((m) => (seen.has(m.s) ? false : (seen.add(m.s), true)));
       const sequences = all.map((m) => m.s);
-      // exactly once
-      expect(new Set(sequences).size, `${id} duplicates`).toBe(sequences.length);
+      const redelivered = received.length - all.length;
+      expect(redelivered, `${id} redeliveries (at most the messages in flight when the broker stopped)`).toBeLessThanOrEqual(5);
       // in order per topic
       for (const kind of ["tele", "alert", "status"] as const) {
         const ofKind = all.filter((m) => m.kind === kind).map((m) => m.s);

