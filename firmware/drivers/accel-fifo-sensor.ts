@@ -57,6 +57,37 @@ export function openSMBus(io: typeof SMBus, options: SMBusOpenOptions): SMBusIo 
   return new SMBusClass(options);
 }
 
+/** What identifies a part: its identity register and the value it must hold. */
+export interface PartIdentity {
+  part: SensorPart;
+  register: number;
+  registerName: string;
+  expected: number;
+  defaultAddress: number;
+}
+
+/**
+ * Opens the SMBus at the configured (or default) address and checks the identity register, as the
+ * ECMA-419 sensor pattern asks: on a missing or wrong part the io is closed and an Error names the
+ * address, the value read and the value expected.
+ */
+export function openIdentifiedSMBus(sensor: AccelFifoSensorOptions["sensor"], identity: PartIdentity): { io: SMBusIo; address: number } {
+  const address = sensor.address ?? identity.defaultAddress;
+  const io = openSMBus(sensor.io, { hz: 400_000, ...sensor, address });
+  let id: number;
+  try {
+    id = io.readUint8(identity.register);
+  } catch (error) {
+    io.close();
+    throw new Error(`${identity.part}: no device answering at I2C address ${hex(address)} (${(error as Error).message})`);
+  }
+  if (id !== identity.expected) {
+    io.close();
+    throw new Error(`${identity.part}: ${identity.registerName} at ${hex(address)} is ${hex(id)}, expected ${hex(identity.expected)} (wrong part or address)`);
+  }
+  return { io, address };
+}
+
 export interface AccelFifoSensor {
   readonly part: SensorPart;
   /** output data rate in force, Hz */

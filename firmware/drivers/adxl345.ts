@@ -3,8 +3,8 @@
 // entry count; each entry is one 6-byte multi-byte read of DATAX0..DATAZ1 (the datasheet requires
 // reading all six bytes per entry: the FIFO pops at the end of that read). Overrun: INT_SOURCE bit 0.
 import {
-  FIFO_DEPTH, FIFO_ERROR, FIFO_OVERRUN, STANDARD_GRAVITY_MS2, checkRange, hex, pickRate,
-  openSMBus, type AccelFifoOptions, type AccelFifoSensor, type AccelFifoSensorOptions, type SMBusIo,
+  FIFO_DEPTH, FIFO_ERROR, FIFO_OVERRUN, STANDARD_GRAVITY_MS2, checkRange, pickRate,
+  openIdentifiedSMBus, type AccelFifoOptions, type AccelFifoSensor, type AccelFifoSensorOptions, type SMBusIo,
 } from "./accel-fifo-sensor.js";
 import type { RangeG } from "../../protocol/messages.js";
 
@@ -31,20 +31,8 @@ export class Adxl345 implements AccelFifoSensor {
 
   constructor(options: AccelFifoSensorOptions) {
     const { sensor } = options;
-    const address = sensor.address ?? ADXL345_DEFAULT_ADDRESS;
-    const io = openSMBus(sensor.io, { hz: 400_000, ...sensor, address });
+    const { io } = openIdentifiedSMBus(sensor, { part: "adxl345", register: ADXL345_REGISTERS.DEVID, registerName: "DEVID", expected: ADXL345_DEVID, defaultAddress: ADXL345_DEFAULT_ADDRESS });
     this.onError = options.onError;
-    let id: number;
-    try {
-      id = io.readUint8(ADXL345_REGISTERS.DEVID);
-    } catch (error) {
-      io.close();
-      throw new Error(`adxl345: no device answering at I2C address ${hex(address)} (${(error as Error).message})`);
-    }
-    if (id !== ADXL345_DEVID) {
-      io.close();
-      throw new Error(`adxl345: DEVID at ${hex(address)} is ${hex(id)}, expected ${hex(ADXL345_DEVID)} (wrong part or address)`);
-    }
     this.#io = io;
     for (let i = 0; i < FIFO_DEPTH; i++) this.#entries.push(new Uint8Array(this.#raw.buffer, i * 6, 6));
     try {

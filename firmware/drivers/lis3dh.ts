@@ -4,8 +4,8 @@
 // FIFO enabled the address wraps from OUT_Z_H back to OUT_X_L. Rates up to 1344 Hz run in
 // high-resolution (12-bit) mode; 1620 and 5376 Hz exist only in low-power (8-bit) mode.
 import {
-  FIFO_DEPTH, FIFO_ERROR, FIFO_OVERRUN, STANDARD_GRAVITY_MS2, checkRange, hex, pickRate,
-  openSMBus, type AccelFifoOptions, type AccelFifoSensor, type AccelFifoSensorOptions, type SMBusIo,
+  FIFO_DEPTH, FIFO_ERROR, FIFO_OVERRUN, STANDARD_GRAVITY_MS2, checkRange, pickRate,
+  openIdentifiedSMBus, type AccelFifoOptions, type AccelFifoSensor, type AccelFifoSensorOptions, type SMBusIo,
 } from "./accel-fifo-sensor.js";
 import type { RangeG } from "../../protocol/messages.js";
 
@@ -40,20 +40,8 @@ export class Lis3dh implements AccelFifoSensor {
 
   constructor(options: AccelFifoSensorOptions) {
     const { sensor } = options;
-    const address = sensor.address ?? LIS3DH_DEFAULT_ADDRESS;
-    const io = openSMBus(sensor.io, { hz: 400_000, ...sensor, address });
+    const { io } = openIdentifiedSMBus(sensor, { part: "lis3dh", register: LIS3DH_REGISTERS.WHO_AM_I, registerName: "WHO_AM_I", expected: LIS3DH_WHO_AM_I, defaultAddress: LIS3DH_DEFAULT_ADDRESS });
     this.onError = options.onError;
-    let id: number;
-    try {
-      id = io.readUint8(LIS3DH_REGISTERS.WHO_AM_I);
-    } catch (error) {
-      io.close();
-      throw new Error(`lis3dh: no device answering at I2C address ${hex(address)} (${(error as Error).message})`);
-    }
-    if (id !== LIS3DH_WHO_AM_I) {
-      io.close();
-      throw new Error(`lis3dh: WHO_AM_I at ${hex(address)} is ${hex(id)}, expected ${hex(LIS3DH_WHO_AM_I)} (wrong part or address)`);
-    }
     this.#io = io;
     for (let n = 0; n <= FIFO_DEPTH; n++) this.#bursts.push(new Uint8Array(this.#raw.buffer, 0, n * 6));
     try {
