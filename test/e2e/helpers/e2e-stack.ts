@@ -113,6 +113,14 @@ export class E2eStack {
     throw new Error(`gateway not healthy within 60 s:\n${this.gatewayLog().slice(-2000)}`);
   }
 
+  /** restarts the gateway (SIGTERM) with a new disk budget for its buffer */
+  async restartGatewayWithBudget(bufferMaxBytes: number): Promise<void> {
+    await this.stopGateway();
+    this.options.bufferMaxBytes = bufferMaxBytes;
+    this.#writeGatewayConfig();
+    await this.startGateway();
+  }
+
   /** kill -9: a power cut of the gateway */
   async killGateway(): Promise<void> {
     this.gateway?.kill("SIGKILL");
