@@ -170,7 +170,8 @@ class LineBuffer implements FieldSink {
       this.#small(high, 0);
       this.#small(n - high * 100_000_000, 8);
     } else {
-      this.#position += this.#buffer.write(String(n), this.#position, "latin1");
+      // beyond 2^53 (validated records never are): exact digits, never "1e+21" notation
+      this.#position += this.#buffer.write(Number.isFinite(n) ? BigInt(n).toString() : "0", this.#position, "latin1");
     }
   }
 
