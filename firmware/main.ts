@@ -3,7 +3,7 @@
 import Time from "time";
 import SMBus from "embedded:io/smbus";
 import Preference from "preference";
-import Net from "net";
+import Net from "net"; // Moddable's net module (Wi-Fi RSSI), not Node's
 import Instrumentation from "instrumentation";
 import config from "mc/config";
 import { readBuildConfig } from "./config/build-config.js";

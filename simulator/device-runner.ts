@@ -13,17 +13,6 @@ import type { BootOptions } from "./xs-entries/device-entry.js";
 
 export const DEVICE_ENTRY = "simulator/xs-entries/device-entry.ts";
 
-/** the simulated board's host modules (firmware/sim/host/), in case the shared map lacks any */
-const BOARD_HOST_MODULES: Record<string, string> = {
-  timer: "firmware/sim/host/timer.ts",
-  time: "firmware/sim/host/time.ts",
-  "embedded:io/i2c": "firmware/sim/host/i2c.ts",
-  "embedded:io/smbus": "firmware/sim/host/smbus.ts",
-  "embedded:network/mqtt/client": "firmware/sim/host/mqtt-client.ts",
-  preference: "firmware/sim/host/preference.ts",
-  net: "firmware/sim/host/net.ts",
-};
-
 export type DeviceSpec = Omit<BootOptions, "epochMs" | "seed"> & {
   /** mean simulated RSSI, dBm */
   rssiDbm?: number;
@@ -124,7 +113,7 @@ export class DeviceRunner {
     this.#bridge = bridge;
     this.#queue = Promise.resolve();
     this.error = undefined;
-    await worker.evaluate(await bundleFirmware(DEVICE_ENTRY, BOARD_HOST_MODULES));
+    await worker.evaluate(await bundleFirmware(DEVICE_ENTRY));
     const boot: BootOptions = { ...spec, epochMs: Date.now(), seed: (Date.now() ^ (++bootCounter * 0x9e3779b1)) >>> 0 };
     const reply = await this.#call<{ bootId: number }>("boot", { options: boot });
     this.#bootId = reply.bootId;

@@ -20,18 +20,8 @@ export interface ReplayOptions {
   rangeG?: RangeG;
 }
 
-/** one line of replay output */
-export interface ReplayWindow {
-  window: number;
-  arms: number[];
-  vrms: number[];
-  bandHz: number[];
-  peak: number;
-  crest: number;
-  kurtosis: number;
-  zone: string;
-  anomaly: number | null;
-}
+/** one line of replay output: the window's summary with the zone as a letter */
+export type ReplayWindow = Pick<WindowSummary, "window" | "arms" | "vrms" | "bandHz" | "peak" | "crest" | "kurtosis" | "anomaly"> & { zone: string };
 
 export class CsvError extends Error {
   constructor(message: string) {
