@@ -14,7 +14,9 @@ let skipped = 0;
 try {
   const report = JSON.parse(readFileSync(reportPath, "utf8"));
   passed = report.numPassedTests ?? 0;
-  failed = (report.numFailedTests ?? 0) + (report.numFailedTestSuites ?? 0);
+  failed = report.numFailedTests ?? 0;
+  // a file that fails to load or a hook that throws fails suites without failing a test
+  if (failed === 0) failed = report.numFailedTestSuites ?? 0;
   skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 } catch (error) {
   console.error(`run-tests: no vitest report (${error.message})`);
