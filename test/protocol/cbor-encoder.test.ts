@@ -39,6 +39,13 @@ function tagForJson(value: unknown): unknown {
     if (Number.isNaN(value)) return { $: "NaN" };
     if (value === Infinity) return { $: "Infinity" };
     if (value === -Infinity) return { $: "-Infinity" };
+    // XS parses some long decimal literals one ulp off (seen: -22704519976583170 arrived as
+    // -22704519976583172), so anything but a safe integer travels as its IEEE 754 bytes.
+    if (!Number.isSafeInteger(value)) {
+      const bytes = new Uint8Array(8);
+      new DataView(bytes.buffer).setFloat64(0, value);
+      return { $: "f64", bytes: Array.from(bytes) };
+    }
     return value;
   }
   if (value instanceof Uint8Array) return { $: "bytes", bytes: Array.from(value) };
@@ -118,7 +125,8 @@ describe("device CBOR encoder in XS", () => {
   });
 
   it("encodes the same bytes in XS as in Node", async () => {
-    const values = fc.sample(cborValue, { numRuns: 200, seed: 42 });
+    // The sample, plus a float32-exact value beyond 2^53 that once reached XS one ulp off.
+    const values = [...fc.sample(cborValue, { numRuns: 200, seed: 42 }), -22704519976583170];
     const fromXs = await encodeInXs(values);
     expect(fromXs.map(hex)).toEqual(values.map((v) => hex(encodeCbor(v, 1 << 16))));
   });

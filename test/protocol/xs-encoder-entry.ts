@@ -4,7 +4,8 @@ import { CborEncoder, type CborValue } from "../../protocol/cbor-encoder.js";
 
 const encoder = new CborEncoder(8192);
 
-// JSON cannot carry undefined, -0, NaN or Infinity: the host tags them.
+// JSON cannot carry undefined, -0, NaN or Infinity, and XS's decimal parsing is not always
+// correctly rounded: the host tags those values, and sends other non-integers as float64 bytes.
 function revive(value: unknown): CborValue {
   if (Array.isArray(value)) return value.map(revive);
   if (value !== null && typeof value === "object") {
@@ -15,6 +16,7 @@ function revive(value: unknown): CborValue {
     if (tagged.$ === "Infinity") return Infinity;
     if (tagged.$ === "-Infinity") return -Infinity;
     if (tagged.$ === "bytes") return new Uint8Array(tagged.bytes ?? []);
+    if (tagged.$ === "f64") return new DataView(new Uint8Array(tagged.bytes ?? []).buffer).getFloat64(0);
     const out: Record<string, CborValue> = {};
     for (const key of Object.keys(value)) out[key] = revive((value as Record<string, unknown>)[key]);
     return out;
