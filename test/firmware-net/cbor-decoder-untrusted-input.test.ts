@@ -21,6 +21,7 @@ function untag(value: unknown): unknown {
     if (tagged.$ === "Infinity") return Infinity;
     if (tagged.$ === "-Infinity") return -Infinity;
     if (tagged.$ === "bytes") return Uint8Array.from(tagged.bytes ?? []);
+    if (tagged.$ === "f64") return new DataView(Uint8Array.from(tagged.bytes ?? []).buffer).getFloat64(0);
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, untag(v)]));
   }
   return value;

@@ -3,10 +3,16 @@ import { onHostCommand } from "../../firmware/sim/host-bridge.js";
 import { decodeCborValue, CborDecodeError } from "../../protocol/cbor-decoder.js";
 import type { CborValue } from "../../protocol/cbor-encoder.js";
 
-// JSON cannot carry undefined, NaN or byte strings: tag them for the host.
+// JSON cannot carry undefined, NaN or byte strings: tag them for the host. Other non-integers
+// travel as their float64 bytes, so XS's decimal formatting cannot blur what the decoder produced.
 function tag(value: CborValue): unknown {
   if (value === undefined) return { $: "undefined" };
   if (typeof value === "number" && !Number.isFinite(value)) return { $: String(value) };
+  if (typeof value === "number" && !Number.isSafeInteger(value)) {
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setFloat64(0, value);
+    return { $: "f64", bytes: Array.from(bytes) };
+  }
   if (value instanceof Uint8Array) return { $: "bytes", bytes: Array.from(value) };
   if (Array.isArray(value)) return value.map(tag);
   if (value !== null && typeof value === "object") {
