@@ -171,6 +171,16 @@ describe("rejected batches and records", () => {
     expect(rejection(() => validateRecord(record, 0)).code).toBe(ContractErrorCode.DeviceMismatch);
   });
 
+  it("a record whose payload is not a map, for every kind", () => {
+    for (const k of ["tele", "alert", "status", "gw", "event"]) {
+      for (const p of [7, "x", null, [1, 2], new Uint8Array([1])]) {
+        const error = rejection(() => validateRecord({ ...sampleBatch.recs[0], k, p }, 3));
+        expect(error.code, `${k} ${String(p)}`).toBe(ContractErrorCode.Schema);
+        expect(error.field, `${k} ${String(p)}`).toBe("/recs/3/p");
+      }
+    }
+  });
+
   it("a record with a timestamp that is not µs", () => {
     const record = { ...sampleBatch.recs[0], ts: 1764331200123 };
     expect(rejection(() => validateRecord(record, 0)).field).toBe("/recs/0/ts");
