@@ -2,7 +2,9 @@
 // several concurrent clients, acknowledged only after InfluxDB took them) against, in the same
 // run and on the same InfluxDB, points/s of writing the same line protocol straight to /write
 // with the same batch size and concurrency (the service's own InfluxDB call, without the service).
-// Rounds alternate baseline / service; medians are reported. Prints one JSON line last.
+// Each round runs both paths (in ABBA order); medians are reported. Prints one JSON line last.
+// Run with node --max-semi-space-size=64 (package.json), as the image runs the service: see
+// cloud/README.md, "Memory and the garbage collector".
 import type { AddressInfo } from "node:net";
 import { PerformanceObserver } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
@@ -20,8 +22,10 @@ import type { Batch, BatchReply } from "../protocol/batch.js";
 const CLIENTS = Number(process.env.VW_BENCH_CLIENTS ?? 4);
 // 5,000 records: the contract's largest batch and InfluxDB's advised write size
 const BATCH_RECORDS = Number(process.env.VW_BENCH_BATCH ?? 5000);
-const BATCHES_PER_CLIENT = Number(process.env.VW_BENCH_BATCHES ?? 2);
-const ROUNDS = Number(process.env.VW_BENCH_ROUNDS ?? 7);
+// 4 x 4 x 5,000 = 80,000 points per phase: a phase of 1-2 s, long enough that the start and
+// the end of a phase (the first batches still in the service, the last one in InfluxDB) matter little
+const BATCHES_PER_CLIENT = Number(process.env.VW_BENCH_BATCHES ?? 4);
+const ROUNDS = Number(process.env.VW_BENCH_ROUNDS ?? 9);
 // the writer's gzip threshold, for the service and the baseline alike (the service's default)
 const GZIP_THRESHOLD_BYTES = Number(process.env.VW_BENCH_GZIP_BYTES ?? 64 * 1024);
 const SITE = "bench-site";
@@ -81,6 +85,9 @@ async function timed(clients: (() => Promise<void>)[]): Promise<number> {
   return seconds;
 }
 
+const nodeFlags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].filter((flag) => flag.startsWith("--max-semi-space-size"));
+if (nodeFlags.length === 0) console.error("note: run through `npm run bench:ingest` to measure with the service's --max-semi-space-size");
+
 async function main(): Promise<void> {
   const influx = await startInfluxDb();
   try {
@@ -123,16 +130,11 @@ async function main(): Promise<void> {
       const measured = round >= 0;
       // baseline: the same lines, the same batch size and concurrency, straight to /write
       const rawBatches = makeBatches(`raw${round}`).map((batches) => batches.map((batch) => formatLines(batch.recs.map((record) => ({ record, site: SITE, gateway: GW }))).bytes));
-      const directS = await timed(rawBatches.map((batches) => async () => {
+      const bodies = makeBatches(`svc${round}`).map((batches) => batches.map((batch) => Buffer.from(cborEncoder.encode(batch))));
+      const runDirect = () => timed(rawBatches.map((batches) => async () => {
         for (const lines of batches) await direct.sendBody(lines);
       }));
-      if (measured) {
-        directRates.push(pointsPerRound / directS);
-        directCpuUs.push((lastCpuMs * 1000) / pointsPerRound);
-      }
-
-      const bodies = makeBatches(`svc${round}`).map((batches) => batches.map((batch) => Buffer.from(cborEncoder.encode(batch))));
-      const serviceS = await timed(bodies.map((batches) => async () => {
+      const runService = () => timed(bodies.map((batches) => async () => {
         for (const body of batches) {
           const response = await fetch(url, { method: "POST", headers: { "content-type": "application/cbor", authorization: `Bearer ${token}` }, body });
           if (response.status !== 200) throw new Error(`service answered ${response.status}: ${await response.text()}`);
@@ -140,12 +142,33 @@ async function main(): Promise<void> {
           if (measured) acknowledged += stored;
         }
       }));
+      // ABBA order: InfluxDB's background work (WAL flushes, compactions) left by one phase lands
+      // in the next one; alternating which path goes first spreads it over both
+      let directS: number;
+      let serviceS: number;
+      let directCpu: number;
+      let serviceCpu: number;
+      if (round % 2 === 0) {
+        directS = await runDirect();
+        directCpu = lastCpuMs;
+        serviceS = await runService();
+        serviceCpu = lastCpuMs;
+      } else {
+        serviceS = await runService();
+        serviceCpu = lastCpuMs;
+        directS = await runDirect();
+        directCpu = lastCpuMs;
+      }
+      if (measured) {
+        directRates.push(pointsPerRound / directS);
+        directCpuUs.push((directCpu * 1000) / pointsPerRound);
+      }
       if (!measured) {
         console.error(`warm-up round: direct ${Math.round(pointsPerRound / directS)} points/s, service ${Math.round(pointsPerRound / serviceS)} points/s`);
         continue;
       }
       serviceRates.push(pointsPerRound / serviceS);
-      serviceCpuUs.push((lastCpuMs * 1000) / pointsPerRound);
+      serviceCpuUs.push((serviceCpu * 1000) / pointsPerRound);
       console.error(`round ${round + 1}/${ROUNDS}: direct ${Math.round(directRates.at(-1)!)} points/s, service ${Math.round(serviceRates.at(-1)!)} points/s`);
     }
     await app.close();
@@ -174,6 +197,8 @@ async function main(): Promise<void> {
       points_per_round: pointsPerRound,
       rounds: ROUNDS,
       gzip_threshold_bytes: GZIP_THRESHOLD_BYTES,
+      // the service's V8 flags (the image's entrypoint sets the same)
+      node_flags: nodeFlags,
       service_rounds: serviceRates.map(Math.round),
       baseline_rounds: directRates.map(Math.round),
       acknowledged,

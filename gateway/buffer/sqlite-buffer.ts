@@ -36,6 +36,8 @@ export interface SqliteBufferOptions {
   dedupeMaxEntries?: number;
   dedupeMaxAgeS?: number;
   quarantineMaxRecords?: number;
+  /** records per priority class kept in memory for lease() (the hot tail) */
+  hotTailMaxRecords?: number;
   hooks?: BufferHooks;
   /** clock, µs since epoch (tests) */
   nowUs?: () => number;
@@ -60,6 +62,56 @@ type LeaseRow = [number, number, RecordKind, string, Buffer, number];
 const PRIORITY = 1;
 const NORMAL = 0;
 
+// The hot tail: records appended by this process stay in memory, per priority class and in id
+// order, until they are deleted, so lease() hands them out without SELECTing back what was just
+// written (that read was a fifth of the gateway's per-message cost). Bounded per class; beyond a
+// bound the oldest leave the cache (not the buffer) and are leased from the table again.
+const HOT_MAX_RECORDS = 50_000;
+const HOT_MAX_BYTES = 8 * 1024 * 1024;
+
+interface HotRecord extends StoredRecord {
+  bytes: number;
+}
+
+class HotTail {
+  readonly records = new Map<number, HotRecord>();
+  bytes = 0;
+  /** every record of this class in the table with an id >= from is in `records` */
+  from: number;
+
+  constructor(
+    nextId: number,
+    private readonly maxRecords: number,
+  ) {
+    this.from = nextId;
+  }
+
+  add(record: HotRecord): void {
+    this.records.set(record.id, record);
+    this.bytes += record.bytes;
+    // Map order is insertion order, i.e. id order: the first entry is the oldest
+    while (this.records.size > this.maxRecords || this.bytes > HOT_MAX_BYTES) {
+      const oldest = this.records.values().next().value as HotRecord;
+      this.delete(oldest.id);
+      this.from = oldest.id + 1;
+    }
+  }
+
+  delete(id: number): void {
+    const record = this.records.get(id);
+    if (record === undefined) return;
+    this.records.delete(id);
+    this.bytes -= record.bytes;
+  }
+
+  /** Forgets everything: the table is the truth again from `nextId` on. */
+  reset(nextId: number): void {
+    this.records.clear();
+    this.bytes = 0;
+    this.from = nextId;
+  }
+}
+
 export class SqliteBuffer implements RecordBuffer {
   readonly db: Db;
   readonly quarantine: QuarantineStore;
@@ -79,6 +131,12 @@ export class SqliteBuffer implements RecordBuffer {
   #priorityRecords = 0;
   /** lease cursors: the largest id handed out per priority class since open */
   #cursor = [0, 0];
+  /** per priority class (index NORMAL, PRIORITY) */
+  #hot: [HotTail, HotTail];
+  /** the last append's records, for the hot tail once its transaction committed */
+  #appended: Array<[number, HotRecord]> = [];
+  /** records removed inside the current transaction, for the hot tail once it committed */
+  #removed: number[] = [];
   readonly #seen: SeenRanges;
   readonly #st: Record<string, Statement>;
 
@@ -88,6 +146,7 @@ export class SqliteBuffer implements RecordBuffer {
       dedupeMaxEntries: 1_000_000,
       dedupeMaxAgeS: 86_400,
       quarantineMaxRecords: 10_000,
+      hotTailMaxRecords: HOT_MAX_RECORDS,
       ...options,
     } as Required<Omit<SqliteBufferOptions, "hooks" | "nowUs">>;
     this.#hooks = options.hooks ?? {};
@@ -130,6 +189,32 @@ export class SqliteBuffer implements RecordBuffer {
     const last = db.prepare("SELECT coalesce(max(id), 0) AS id, coalesce(max(ts), 0) AS ts FROM records").get() as { id: number; ts: number };
     this.#lastTsUs = Math.max(metaValue("last_ts_us"), last.ts);
     this.#lastId = Math.max(metaValue("last_id"), last.id);
+    // what an earlier process stored is read from the table
+    this.#hot = [new HotTail(this.#lastId + 1, this.#options.hotTailMaxRecords), new HotTail(this.#lastId + 1, this.#options.hotTailMaxRecords)];
+  }
+
+  /** Runs `work` in a transaction; the hot tail follows only a committed one, and any failure
+   *  empties it (the table is the truth), so a rolled-back change never shows in a lease. */
+  #transaction<T>(work: () => T): T {
+    this.#appended = [];
+    this.#removed = [];
+    let result: T;
+    try {
+      result = this.db.transaction(work)();
+    } catch (error) {
+      for (const hot of this.#hot) hot.reset(this.#lastId + 1);
+      this.#appended = [];
+      this.#removed = [];
+      throw error;
+    }
+    for (const [prio, record] of this.#appended) (this.#hot[prio] as HotTail).add(record);
+    for (const id of this.#removed) {
+      this.#hot[NORMAL].delete(id);
+      this.#hot[PRIORITY].delete(id);
+    }
+    this.#appended = [];
+    this.#removed = [];
+    return result;
   }
 
   #nextTs(): number {
@@ -151,7 +236,11 @@ export class SqliteBuffer implements RecordBuffer {
         continue;
       }
       const prio = isPriorityKind(record.kind) ? PRIORITY : NORMAL;
-      rows.push(++this.#lastId, this.#nextTs(), record.kind, record.device, prio, record.body.length, record.body);
+      const id = ++this.#lastId;
+      const ts = this.#nextTs();
+      rows.push(id, ts, record.kind, record.device, prio, record.body.length, record.body);
+      // a copy: an MQTT payload can be a view into a much larger socket buffer
+      this.#appended.push([prio, { id, ts, kind: record.kind, device: record.device, body: new Uint8Array(record.body), bytes: record.body.length }]);
       if (rows.length === INSERT_ROWS * INSERT_COLUMNS) {
         this.#st.insertMany!.run(rows);
         rows.length = 0;
@@ -177,7 +266,7 @@ export class SqliteBuffer implements RecordBuffer {
     const before = { records: this.#records, bytes: this.#bytes, prio: this.#priorityRecords, ts: this.#lastTsUs, id: this.#lastId };
     let result: AppendResult;
     try {
-      result = this.db.transaction(this.#appendTx)(records, quarantine);
+      result = this.#transaction(() => this.#appendTx(records, quarantine));
       this.#seen.commit(this.#nowUs());
     } catch (error) {
       // rolled back: restore the in-memory state
@@ -206,6 +295,7 @@ export class SqliteBuffer implements RecordBuffer {
     const perKind = new Map<RecordKind, number>();
     for (const victim of victims) {
       this.#st.remove!.run(victim.id);
+      this.#removed.push(victim.id);
       this.#records--;
       perKind.set(victim.kind, (perKind.get(victim.kind) ?? 0) + 1);
     }
@@ -219,22 +309,39 @@ export class SqliteBuffer implements RecordBuffer {
     for (const prio of [PRIORITY, NORMAL]) {
       if (out.length >= maxRecords) break;
       if (prio === PRIORITY && this.#priorityRecords - this.#leasedPriority <= 0) continue;
+      const hot = this.#hot[prio] as HotTail;
+      if ((this.#cursor[prio] as number) + 1 >= hot.from) {
+        // every pending record of this class is in the hot tail
+        for (const record of hot.records.values()) {
+          if (record.id <= (this.#cursor[prio] as number) || this.#leased.has(record.id)) continue;
+          if (out.length >= maxRecords || (out.length > 0 && bytes + record.bytes > maxBytes)) return out;
+          this.#cursor[prio] = record.id;
+          this.#take(record.id, record.bytes, prio);
+          bytes += record.bytes;
+          out.push({ id: record.id, ts: record.ts, kind: record.kind, device: record.device, body: record.body });
+        }
+        continue;
+      }
       const rows = this.#st.lease!.all(prio, this.#cursor[prio], maxRecords - out.length) as LeaseRow[];
       for (const [id, ts, kind, device, body, rowBytes] of rows) {
         if (out.length > 0 && bytes + rowBytes > maxBytes) return out;
         this.#cursor[prio] = id;
         if (this.#leased.has(id)) continue;
-        this.#leased.set(id, rowBytes);
-        this.#leasedBytes += rowBytes;
-        if (prio === PRIORITY) {
-          this.#leasedPriority++;
-          this.#leasedPriorityIds.add(id);
-        }
+        this.#take(id, rowBytes, prio);
         bytes += rowBytes;
         out.push({ id, ts, kind, device, body });
       }
     }
     return out;
+  }
+
+  #take(id: number, bytes: number, prio: number): void {
+    this.#leased.set(id, bytes);
+    this.#leasedBytes += bytes;
+    if (prio === PRIORITY) {
+      this.#leasedPriority++;
+      this.#leasedPriorityIds.add(id);
+    }
   }
 
   #delete(ids: number[]): void {
@@ -247,6 +354,7 @@ export class SqliteBuffer implements RecordBuffer {
       this.#st.removeRange!.run(leased[start], leased[end]);
       for (let i = start; i <= end; i++) {
         const id = leased[i] as number;
+        this.#removed.push(id);
         const bytes = this.#leased.get(id) as number;
         this.#bytes -= bytes;
         this.#leasedBytes -= bytes;
@@ -264,6 +372,7 @@ export class SqliteBuffer implements RecordBuffer {
       if (deleted.has(id)) continue;
       const row = this.#st.remove!.get(id) as { bytes: number; prio: number } | undefined;
       if (row) {
+        this.#removed.push(id);
         this.#records--;
         this.#bytes -= row.bytes;
         if (row.prio === PRIORITY) this.#priorityRecords--;
@@ -272,12 +381,12 @@ export class SqliteBuffer implements RecordBuffer {
   }
 
   complete(ids: number[]): void {
-    if (ids.length > 0) this.db.transaction(() => this.#delete(ids))();
+    if (ids.length > 0) this.#transaction(() => this.#delete(ids));
   }
 
   reject(rejections: RejectedRecord[]): void {
     if (rejections.length === 0) return;
-    this.db.transaction(() => {
+    this.#transaction(() => {
       const entries: QuarantineEntry[] = [];
       for (const rejection of rejections) {
         const row = this.#st.get!.get(rejection.id) as Row | undefined;
@@ -286,7 +395,7 @@ export class SqliteBuffer implements RecordBuffer {
       }
       this.#delete(rejections.map((rejection) => rejection.id));
       this.quarantine.add(entries);
-    })();
+    });
   }
 
   release(ids: number[]): void {
@@ -305,7 +414,7 @@ export class SqliteBuffer implements RecordBuffer {
 
   expire(nowUs = this.#nowUs()): number {
     const cutoff = nowUs - this.#options.maxAgeS * 1e6;
-    return this.db.transaction(() => this.#evict("max_age", (row) => row.ts < cutoff))();
+    return this.#transaction(() => this.#evict("max_age", (row) => row.ts < cutoff));
   }
 
   stats(): BufferStats {

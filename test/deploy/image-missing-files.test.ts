@@ -149,6 +149,6 @@ describe("Dockerfile and .dockerignore", () => {
     expect(users.length).toBeGreaterThan(0);
     expect(["root", "0", "0:0"]).not.toContain(users[users.length - 1]);
     const entrypoint = runtime.instructions.filter((i) => i.keyword === "ENTRYPOINT").map((i) => JSON.parse(i.args) as string[]);
-    expect(entrypoint[entrypoint.length - 1]).toEqual(["node", "bin/vibewatch.js"]);
+    expect(entrypoint[entrypoint.length - 1]).toEqual(["node", "--max-semi-space-size=64", "bin/vibewatch.js"]);
   });
 });

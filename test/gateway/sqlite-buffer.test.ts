@@ -38,6 +38,70 @@ describe("SqliteBuffer on disk", () => {
     second.close();
   });
 
+  // lease() serves records this process appended from memory (the hot tail), the rest from the file
+  const mixed = (from: number, count: number) =>
+    Array.from({ length: count }, (_, i) => ({
+      kind: (from + i) % 7 === 0 ? ("alert" as const) : ("tele" as const),
+      device: `d${(from + i) % 3}`,
+      body: Uint8Array.from([from + i, 0xa0, (from + i) % 251]),
+      dedupe: { device: `d${(from + i) % 3}`, boot: 1, seq: from + i },
+    }));
+  const plain = (records: { id: number; ts: number; kind: string; device: string; body: Uint8Array }[]) =>
+    records.map((r) => ({ id: r.id, ts: r.ts, kind: r.kind, device: r.device, body: Array.from(r.body) }));
+
+  it("leases from memory exactly what the file holds", () => {
+    const path = join(dir, "hot-same.db");
+    const buffer = new SqliteBuffer({ path, maxBytes: 1e9, maxAgeS: 1e6 });
+    buffer.append(mixed(0, 40));
+    buffer.append(mixed(40, 25));
+    const fromMemory = buffer.lease(1000, 1e9);
+    const fromFile = new SqliteBuffer({ path, maxBytes: 1e9, maxAgeS: 1e6 });
+    expect(plain(fromMemory)).toEqual(plain(fromFile.lease(1000, 1e9)));
+    expect(fromMemory).toHaveLength(65);
+    fromFile.close();
+    buffer.close();
+  });
+
+  it("beyond its memory bound leases the oldest from the file: every record once, none lost", () => {
+    const buffer = new SqliteBuffer({ path: join(dir, "hot-bound.db"), maxBytes: 1e9, maxAgeS: 1e6, hotTailMaxRecords: 10 });
+    const leasedIds: number[] = [];
+    let appended = 0;
+    for (let round = 0; round < 12; round++) {
+      buffer.append(mixed(appended, 9));
+      appended += 9;
+      const batch = buffer.lease(round % 3 === 0 ? 4 : 15, 1e9);
+      // every third batch fails and comes back; the others are stored
+      if (round % 4 === 3) buffer.release(batch.map((r) => r.id));
+      else {
+        leasedIds.push(...batch.map((r) => r.id));
+        buffer.complete(batch.map((r) => r.id));
+      }
+    }
+    for (let batch = buffer.lease(7, 1e9); batch.length > 0; batch = buffer.lease(7, 1e9)) {
+      leasedIds.push(...batch.map((r) => r.id));
+      buffer.complete(batch.map((r) => r.id));
+    }
+    expect([...leasedIds].sort((a, b) => a - b)).toEqual(Array.from({ length: appended }, (_, i) => i + 1));
+    expect(buffer.stats().records).toBe(0);
+    buffer.close();
+  });
+
+  it("after a rolled-back append leases only what was committed", () => {
+    const path = join(dir, "hot-rollback.db");
+    const buffer = new SqliteBuffer({ path, maxBytes: 1e9, maxAgeS: 1e6 });
+    buffer.append(mixed(0, 5));
+    // a real SQLite error in the middle of the transaction (a trigger), not a stand-in
+    buffer.db.exec("CREATE TRIGGER refuse BEFORE INSERT ON records WHEN NEW.device = 'boom' BEGIN SELECT RAISE(ABORT, 'injected'); END");
+    expect(() => buffer.append([...mixed(5, 3), { kind: "tele", device: "boom", body: body(3) }])).toThrow(/injected/);
+    buffer.append(mixed(8, 2));
+    const leased = buffer.lease(1000, 1e9);
+    expect(leased.map((r) => r.body[0])).toEqual([0, 1, 2, 3, 4, 8, 9]);
+    const fromFile = new SqliteBuffer({ path, maxBytes: 1e9, maxAgeS: 1e6 });
+    expect(plain(leased)).toEqual(plain(fromFile.lease(1000, 1e9)));
+    fromFile.close();
+    buffer.close();
+  });
+
   it("counts every dropped record by reason, exactly", () => {
     const drops: Record<string, number> = {};
     const buffer = new SqliteBuffer({
