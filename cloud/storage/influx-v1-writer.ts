@@ -11,6 +11,10 @@ import type { StoredRecord } from "./point-schema.js";
 import { formatAndSend, LinesRefusedError, StorageUnavailableError, unavailableFrom, type Writer, type WriteResult } from "./writer.js";
 
 const gzip = promisify(gzipCallback);
+// Level 1: a 5,000-line body of telemetry shrinks 21x at 0.8 µs of CPU per line, against 25x at
+// 1.8 µs for zlib's default level 6 (measured 2026-11-28), on the cores InfluxDB needs. One
+// 256 KiB output chunk holds such a body whole: one completion callback instead of one per 16 KiB.
+const GZIP_OPTIONS = { level: 1, chunkSize: 256 * 1024 };
 
 export interface InfluxV1WriterOptions {
   url: string;
@@ -57,7 +61,7 @@ export class InfluxV1Writer implements Writer {
     const headers = { ...this.#headers };
     let body = lines;
     if (lines.length > this.options.gzipThresholdBytes) {
-      body = await gzip(lines);
+      body = await gzip(lines, GZIP_OPTIONS);
       headers["content-encoding"] = "gzip";
     }
     let response: Response;

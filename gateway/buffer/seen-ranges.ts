@@ -11,9 +11,6 @@
 import type { Database, Statement } from "better-sqlite3";
 
 const MAX_RANGES = 64;
-/** entries per multi-row upsert: a group commit touches every device that sent, and one
- *  statement per device cost ~10 µs each, as much as storing several records */
-const UPSERT_ROWS = 32;
 
 type Ranges = Array<[number, number]>;
 
@@ -61,7 +58,6 @@ export class SeenRanges {
   #entries = new Map<string, Entry>();
   #staged = new Map<string, Entry>();
   #upsert: Statement;
-  #upsertMany: Statement;
   #delete: Statement;
   /** (device, boot) entries or ranges forgotten by a bound */
   forgotten = 0;
@@ -69,9 +65,6 @@ export class SeenRanges {
   constructor(db: Database, private readonly maxEntries: number, private readonly maxAgeS: number) {
     db.exec("CREATE TABLE IF NOT EXISTS seen_ranges (k TEXT PRIMARY KEY, ranges TEXT NOT NULL, at_us INTEGER NOT NULL) WITHOUT ROWID");
     this.#upsert = db.prepare("INSERT INTO seen_ranges (k, ranges, at_us) VALUES (?, ?, ?) ON CONFLICT (k) DO UPDATE SET ranges = excluded.ranges, at_us = excluded.at_us");
-    this.#upsertMany = db.prepare(
-      `INSERT INTO seen_ranges (k, ranges, at_us) VALUES ${Array<string>(UPSERT_ROWS).fill("(?, ?, ?)").join(", ")} ON CONFLICT (k) DO UPDATE SET ranges = excluded.ranges, at_us = excluded.at_us`,
-    );
     this.#delete = db.prepare("DELETE FROM seen_ranges WHERE k = ?");
     const rows = db.prepare("SELECT k, ranges, at_us FROM seen_ranges ORDER BY at_us").all() as Array<{ k: string; ranges: string; at_us: number }>;
     for (const row of rows) this.#entries.set(row.k, { ranges: JSON.parse(row.ranges) as Ranges, atUs: row.at_us });
@@ -101,15 +94,7 @@ export class SeenRanges {
 
   /** Inside the transaction, after the adds: writes the staged entries. */
   persist(): void {
-    const rows: unknown[] = [];
-    for (const [k, entry] of this.#staged) {
-      rows.push(k, JSON.stringify(entry.ranges), entry.atUs);
-      if (rows.length === UPSERT_ROWS * 3) {
-        this.#upsertMany.run(rows);
-        rows.length = 0;
-      }
-    }
-    for (let at = 0; at < rows.length; at += 3) this.#upsert.run(rows[at], rows[at + 1], rows[at + 2]);
+    for (const [k, entry] of this.#staged) this.#upsert.run(k, JSON.stringify(entry.ranges), entry.atUs);
   }
 
   /** After a successful commit: the staged entries become the truth (and bounds apply). */
