@@ -227,6 +227,8 @@ export class SqliteBuffer implements RecordBuffer {
       removeRange: st("DELETE FROM records WHERE id >= ? AND id <= ?"),
       get: st("SELECT id, ts, kind, device, body, prio FROM records WHERE id = ?"),
       droppable: st("SELECT id, bytes, ts, kind FROM records WHERE prio = 0 ORDER BY id"),
+      syncNormal: st("PRAGMA synchronous = NORMAL"),
+      syncFull: st("PRAGMA synchronous = FULL"),
     };
     const totals = db.prepare("SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b, coalesce(sum(prio), 0) AS p FROM records").get() as { n: number; b: number; p: number };
     this.#records = totals.n;
@@ -242,10 +244,15 @@ export class SqliteBuffer implements RecordBuffer {
 
   /** Runs `work` in a transaction; the hot tail follows only a committed one, and any failure
    *  empties it (the table is the truth), so a rolled-back change never shows in a lease. */
-  #transaction<T>(work: () => T): T {
+  #transaction<T>(work: () => T, durability: "sync" | "lazy" = "sync"): T {
     this.#appended = [];
     this.#removed = [];
     let result: T;
+    // "lazy": a deletion need not reach the disk at its commit. Lost by a power cut, it only
+    // brings records the cloud already has back to the buffer, and resending them is harmless
+    // (the cloud stores idempotently); the next synchronous commit makes it durable anyway.
+    const lazy = durability === "lazy" && this.#options.synchronous === "FULL";
+    if (lazy) this.#st.syncNormal!.run();
     try {
       result = this.db.transaction(work)();
     } catch (error) {
@@ -253,6 +260,8 @@ export class SqliteBuffer implements RecordBuffer {
       this.#appended = [];
       this.#removed = [];
       throw error;
+    } finally {
+      if (lazy) this.#st.syncFull!.run();
     }
     if (this.#appended.length > 0) this.#keepHot(this.#appended);
     for (const id of this.#removed) this.#hot.delete(id);
@@ -439,7 +448,7 @@ export class SqliteBuffer implements RecordBuffer {
   }
 
   complete(ids: number[]): void {
-    if (ids.length > 0) this.#transaction(() => this.#delete(ids));
+    if (ids.length > 0) this.#transaction(() => this.#delete(ids), "lazy");
   }
 
   reject(rejections: RejectedRecord[]): void {

@@ -102,6 +102,22 @@ describe("SqliteBuffer on disk", () => {
     buffer.close();
   });
 
+  it("commits deletions without fsync but every append with it (synchronous=FULL)", () => {
+    const path = join(dir, "lazy-delete.db");
+    const buffer = new SqliteBuffer({ path, maxBytes: 1e9, maxAgeS: 1e6 });
+    const FULL = 2;
+    expect(buffer.db.pragma("synchronous", { simple: true })).toBe(FULL);
+    buffer.append(mixed(0, 6));
+    buffer.complete(buffer.lease(3, 1e9).map((r) => r.id));
+    // the mode is back to FULL for the next append, which is what a PUBACK waits for
+    expect(buffer.db.pragma("synchronous", { simple: true })).toBe(FULL);
+    buffer.append(mixed(6, 2));
+    buffer.close();
+    const reopened = new SqliteBuffer({ path, maxBytes: 1e9, maxAgeS: 1e6 });
+    expect(reopened.lease(100, 1e9).map((r) => r.body[0])).toEqual([7, 3, 4, 5, 6]); // 0, 1 and 2 went (0 and 7 are alerts: first)
+    reopened.close();
+  });
+
   it("counts every dropped record by reason, exactly", () => {
     const drops: Record<string, number> = {};
     const buffer = new SqliteBuffer({
