@@ -66,6 +66,8 @@ export interface BufferStats {
   quarantined: number;
 }
 
+export type PendingCounts = Pick<BufferStats, "pendingRecords" | "pendingBytes" | "pendingPriority">;
+
 export interface BufferHooks {
   dropped?(reason: DropReason, kind: RecordKind | "quarantine", count: number): void;
 }
@@ -84,6 +86,8 @@ export interface RecordBuffer {
   /** Drops droppable records older than maxAge; returns how many. */
   expire(nowUs?: number): number;
   stats(): BufferStats;
+  /** The pending counts of stats() alone, from memory: what the sink checks after every commit. */
+  pending(): PendingCounts;
   close(): void;
 }
 

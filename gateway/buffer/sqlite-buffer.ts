@@ -22,6 +22,7 @@ import {
   type BufferHooks,
   type BufferStats,
   type NewRecord,
+  type PendingCounts,
   type QuarantineEntry,
   type RecordBuffer,
   type RejectedRecord,
@@ -482,6 +483,14 @@ export class SqliteBuffer implements RecordBuffer {
   expire(nowUs = this.#nowUs()): number {
     const cutoff = nowUs - this.#options.maxAgeS * 1e6;
     return this.#transaction(() => this.#evict("max_age", (row) => row.ts < cutoff));
+  }
+
+  pending(): PendingCounts {
+    return {
+      pendingRecords: this.#records - this.#leased.size,
+      pendingBytes: this.#bytes - this.#leasedBytes,
+      pendingPriority: this.#priorityRecords - this.#leasedPriority,
+    };
   }
 
   stats(): BufferStats {

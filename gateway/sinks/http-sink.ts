@@ -66,11 +66,14 @@ export class HttpSink {
   }
 
   #due(): boolean {
-    const stats = this.buffer.stats();
-    if (stats.pendingRecords === 0) return false;
-    if (stats.pendingPriority > 0) return true;
-    if (stats.pendingRecords >= this.options.batchMaxRecords || stats.pendingBytes >= this.options.batchMaxBytes) return true;
-    return stats.oldestPendingTsUs !== null && Date.now() * 1000 - stats.oldestPendingTsUs >= this.options.batchMaxAgeMs * 1000;
+    // counts from memory first: only a batch that is not full yet needs the age of its oldest
+    // record, which is a query (this runs after every commit)
+    const pending = this.buffer.pending();
+    if (pending.pendingRecords === 0) return false;
+    if (pending.pendingPriority > 0) return true;
+    if (pending.pendingRecords >= this.options.batchMaxRecords || pending.pendingBytes >= this.options.batchMaxBytes) return true;
+    const oldestPendingTsUs = this.buffer.stats().oldestPendingTsUs;
+    return oldestPendingTsUs !== null && Date.now() * 1000 - oldestPendingTsUs >= this.options.batchMaxAgeMs * 1000;
   }
 
   async #deliver(records: StoredRecord[]): Promise<void> {

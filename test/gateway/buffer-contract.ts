@@ -66,6 +66,25 @@ export function bufferContract(name: string, factory: BufferFactory): void {
       buffer.close();
     });
 
+    it("counts pending records, bytes and alerts the same in pending() as in stats(), step by step", () => {
+      const buffer = factory.create({ maxBytes: 1e9, maxAgeS: 1e6 }, clock().nowUs);
+      const same = (expected: { pendingRecords: number; pendingBytes: number; pendingPriority: number }) => {
+        const { pendingRecords, pendingBytes, pendingPriority } = buffer.stats();
+        expect(buffer.pending()).toEqual({ pendingRecords, pendingBytes, pendingPriority });
+        expect(buffer.pending()).toEqual(expected);
+      };
+      same({ pendingRecords: 0, pendingBytes: 0, pendingPriority: 0 });
+      buffer.append([tele(1, 10), tele(2, 20), alertRecord(1, 5)]);
+      same({ pendingRecords: 3, pendingBytes: 35, pendingPriority: 1 });
+      const leased = buffer.lease(2, 1e9); // the alert, then tele 1
+      same({ pendingRecords: 1, pendingBytes: 20, pendingPriority: 0 });
+      buffer.release([leased[1]!.id]);
+      same({ pendingRecords: 2, pendingBytes: 30, pendingPriority: 0 });
+      buffer.complete([leased[0]!.id]);
+      same({ pendingRecords: 2, pendingBytes: 30, pendingPriority: 0 });
+      buffer.close();
+    });
+
     it("respects the byte bound of a batch but always returns at least one record", () => {
       const buffer = factory.create({ maxBytes: 1e9, maxAgeS: 1e6 }, clock().nowUs);
       buffer.append([tele(1, 100), tele(2, 100), tele(3, 100)]);
