@@ -94,10 +94,6 @@ class HotTail {
     this.from = nextId;
   }
 
-  get size(): number {
-    return this.#count;
-  }
-
   add(record: HotRecord): void {
     this.#ids.push(record.id);
     this.#records.push(record);

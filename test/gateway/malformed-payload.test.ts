@@ -3,36 +3,18 @@
 // ids, unknown versions, oversized) interleaved with valid traffic through the real broker. Every
 // valid message must be forwarded; every bad one quarantined (acked, so it cannot block the
 // session) and counted under the right reason and device.
-import { afterAll, beforeAll, expect, it } from "vitest";
-import type { MqttClient } from "mqtt";
-import { startMosquitto, type MosquittoHandle } from "../helpers/services.js";
-import { FaultInjectingIngestStandIn } from "./helpers/fault-injecting-ingest-stand-in.js";
-import { BROKER_TUNING, startGateway, testConfig } from "./helpers/gateway-fixture.js";
+import { expect, it } from "vitest";
+import { useBrokerAndStandIn } from "./helpers/broker-and-stand-in.js";
+import { startGateway, testConfig } from "./helpers/gateway-fixture.js";
 import { connectClient, encode, storedSeqs, telemetry, until } from "./helpers/device-publisher.js";
 import { deviceTopic } from "../../protocol/topics.js";
 import { ContractErrorCode } from "../../protocol/errors.js";
-import type { Gateway } from "../../gateway/gateway.js";
 
 const BAD = 10_000;
 const VALID_EVERY = 9;
 const QUARANTINE_MAX = 2_000;
 
-let broker: MosquittoHandle;
-let standIn: FaultInjectingIngestStandIn;
-let gateway: Gateway | undefined;
-let client: MqttClient | undefined;
-
-beforeAll(async () => {
-  broker = await startMosquitto({ extraConfig: BROKER_TUNING });
-  standIn = await FaultInjectingIngestStandIn.start();
-});
-
-afterAll(async () => {
-  await gateway?.stop();
-  await client?.endAsync(true);
-  await standIn?.close();
-  await broker?.dispose();
-});
+const env = useBrokerAndStandIn();
 
 /** Seeded PRNG (mulberry32): the same 10,000 payloads on every run. */
 function prng(seed: number): () => number {
@@ -120,8 +102,8 @@ function badPayloads(count: number): BadPayload[] {
 }
 
 it("quarantines and counts 10,000 bad payloads without a crash and forwards every valid message", { timeout: 180_000 }, async () => {
-  gateway = await startGateway(testConfig({ mqttUrl: broker.url, sinkUrl: standIn.url, overrides: { buffer: { quarantineMaxRecords: QUARANTINE_MAX } } }));
-  client = await connectClient(broker.url, "dev-malformed");
+  env.gateway = await startGateway(testConfig({ mqttUrl: env.broker.url, sinkUrl: env.standIn.url, overrides: { buffer: { quarantineMaxRecords: QUARANTINE_MAX } } }));
+  env.client = await connectClient(env.broker.url, "dev-malformed");
   const bad = badPayloads(BAD);
   const expected = new Map<string, number>();
   for (const entry of bad) expected.set(entry.code, (expected.get(entry.code) ?? 0) + 1);
@@ -129,27 +111,27 @@ it("quarantines and counts 10,000 bad payloads without a crash and forwards ever
   const window: Array<Promise<unknown>> = [];
   for (let i = 0; i < bad.length; i++) {
     const entry = bad[i]!;
-    window.push(client.publishAsync(deviceTopic("site-a", entry.device, "tele"), Buffer.from(entry.payload), { qos: 1 }));
+    window.push(env.client.publishAsync(deviceTopic("site-a", entry.device, "tele"), Buffer.from(entry.payload), { qos: 1 }));
     if (i % VALID_EVERY === 0) {
-      window.push(client.publishAsync(deviceTopic("site-a", "valid-dev", "tele"), encode(telemetry("valid-dev", 77, validSent++)), { qos: 1 }));
+      window.push(env.client.publishAsync(deviceTopic("site-a", "valid-dev", "tele"), encode(telemetry("valid-dev", 77, validSent++)), { qos: 1 }));
     }
     if (window.length >= 200) await Promise.all(window.splice(0));
   }
   await Promise.all(window);
 
-  expect(await until(async () => (await gateway!.metrics.value("vw_gateway_messages_rejected_total")) === BAD, 60_000)).toBe(true);
-  expect(await until(() => storedSeqs(standIn.records(), "valid-dev").length === validSent, 30_000)).toBe(true);
-  expect(storedSeqs(standIn.records(), "valid-dev").sort((a, b) => a - b)).toEqual(Array.from({ length: validSent }, (_, i) => i));
-  expect(standIn.records().filter((record) => record.d !== "valid-dev" && record.k !== "event" && record.k !== "gw")).toEqual([]);
+  expect(await until(async () => (await env.gateway!.metrics.value("vw_gateway_messages_rejected_total")) === BAD, 60_000)).toBe(true);
+  expect(await until(() => storedSeqs(env.standIn.records(), "valid-dev").length === validSent, 30_000)).toBe(true);
+  expect(storedSeqs(env.standIn.records(), "valid-dev").sort((a, b) => a - b)).toEqual(Array.from({ length: validSent }, (_, i) => i));
+  expect(env.standIn.records().filter((record) => record.d !== "valid-dev" && record.k !== "event" && record.k !== "gw")).toEqual([]);
   for (const [code, count] of expected) {
-    expect({ code, count: await gateway.metrics.value("vw_gateway_messages_rejected_total", { reason: code }) }).toEqual({ code, count });
+    expect({ code, count: await env.gateway.metrics.value("vw_gateway_messages_rejected_total", { reason: code }) }).toEqual({ code, count });
   }
   // counted per device and reason (persisted), and the quarantine itself stays bounded
-  const counts = gateway.buffer.quarantine.counts();
+  const counts = env.gateway.buffer.quarantine.counts();
   expect(counts.reduce((sum, row) => sum + row.count, 0)).toBe(BAD);
   expect(counts.filter((row) => row.code === ContractErrorCode.DeviceMismatch).reduce((sum, row) => sum + row.count, 0)).toBe(expected.get(ContractErrorCode.DeviceMismatch));
   expect(new Set(counts.map((row) => row.device))).toEqual(new Set(Array.from({ length: 20 }, (_, i) => `bad-${i}`)));
-  expect(gateway.buffer.stats().quarantined).toBe(QUARANTINE_MAX);
-  expect(await gateway.metrics.value("vw_gateway_dropped_total", { reason: "quarantine_full" })).toBe(BAD - QUARANTINE_MAX);
-  expect(gateway.source.connected).toBe(true);
+  expect(env.gateway.buffer.stats().quarantined).toBe(QUARANTINE_MAX);
+  expect(await env.gateway.metrics.value("vw_gateway_dropped_total", { reason: "quarantine_full" })).toBe(BAD - QUARANTINE_MAX);
+  expect(env.gateway.source.connected).toBe(true);
 });
