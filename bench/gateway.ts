@@ -23,10 +23,15 @@ import { cborEncoder } from "../protocol/schema/validate.js";
 import { sampleTelemetry } from "../protocol/examples.js";
 
 const MESSAGES = Number(process.env.VW_BENCH_MESSAGES ?? 50_000);
-const RUNS = Number(process.env.VW_BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.VW_BENCH_RUNS ?? 5);
 const BACKLOG = Number(process.env.VW_BENCH_BACKLOG ?? 1_000_000);
 const DEVICES = 100;
 const BROKER_INFLIGHT = 5000;
+const SINK_BATCH_MAX_AGE_MS = 20;
+// the gateway runs in this process, so the node flags of `npm run bench:gateway` are the
+// gateway's (the systemd unit and the image start it with the same young generation size)
+const nodeFlags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].filter((flag) => flag.startsWith("--max-semi-space-size"));
+if (nodeFlags.length === 0) console.error("note: run through `npm run bench:gateway` to measure with the gateway's --max-semi-space-size");
 
 const dir = mkdtempSync(join(tmpdir(), "vw-bench-gateway-"));
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -106,7 +111,9 @@ function gatewayConfig(url: string, sinkUrl: string, bufferPath: string) {
       mqtt: { url, clientId: "vw-gw-bench", sites: [GATEWAY_SITE] },
       buffer: { path: bufferPath, synchronous: "FULL", maxBytes: 2 * 1024 * 1024 * 1024 },
       // gzip does not pay on loopback: it would only burn the CPU the broker and the sink share
-      sink: { url: sinkUrl, batchMaxRecords: 2000, batchMaxBytes: 4 * 1024 * 1024, maxInFlight: 4, gzipMinBytes: 1024 * 1024 * 1024 },
+      // a run ends with one partial batch, sent when its oldest record is batchMaxAgeMs old: at
+      // the default 200 ms that linger (latency, not throughput) would be a quarter of a run
+      sink: { url: sinkUrl, batchMaxRecords: 2000, batchMaxBytes: 4 * 1024 * 1024, batchMaxAgeMs: SINK_BATCH_MAX_AGE_MS, maxInFlight: 4, gzipMinBytes: 1024 * 1024 * 1024 },
       limits: { ratePerS: 1_000_000, burst: 1_000_000 },
       http: { port: 0 },
     },
@@ -193,6 +200,9 @@ try {
       goal: { ratio: 0.8, msgsPerS: 20_000 },
       brokerMaxInflightMessages: BROKER_INFLIGHT,
       sinkGzip: false,
+      sinkBatchMaxAgeMs: SINK_BATCH_MAX_AGE_MS,
+      mqttDebugLog: "off in the gateway (MQTT.js log option), MQTT.js default in the bare subscriber",
+      node_flags: nodeFlags,
       loadAverage1m: Number(loadavg()[0]!.toFixed(2)),
       backlogRecords: backlog.buffered,
       peakRssMbWithBacklog: backlog.peakRssMb,

@@ -111,12 +111,18 @@ class HotTail {
     if (index < this.#ids.length && this.#ids[index] === id && this.#records[index] !== undefined) this.#remove(index);
   }
 
-  /** The records with an id above `afterId`, oldest first. */
-  *after(afterId: number): IterableIterator<HotRecord> {
-    for (let index = this.#indexOf(afterId + 1); index < this.#records.length; index++) {
-      const record = this.#records[index];
-      if (record !== undefined) yield record;
-    }
+  /** Index of the first record with an id above `afterId`; walk on with at(index), index + 1... */
+  firstAfter(afterId: number): number {
+    return this.#indexOf(afterId + 1);
+  }
+
+  /** The slot at `index` (undefined: a deleted record, or past the end when index >= length). */
+  at(index: number): HotRecord | undefined {
+    return this.#records[index];
+  }
+
+  get length(): number {
+    return this.#records.length;
   }
 
   /** Forgets everything: the table is the truth again from `nextId` on. */
@@ -360,14 +366,16 @@ export class SqliteBuffer implements RecordBuffer {
       if (prio === PRIORITY && this.#priorityRecords - this.#leasedPriority <= 0) continue;
       const hot = this.#hot;
       if (prio === NORMAL && (this.#cursor[prio] as number) + 1 >= hot.from) {
-        // every pending record of this class is in the hot tail
-        for (const record of hot.after(this.#cursor[prio] as number)) {
-          if (this.#leased.has(record.id)) continue;
+        // every pending record of this class is in the hot tail; its records are handed out as
+        // they are (no copy per record): nothing downstream changes a leased record
+        for (let index = hot.firstAfter(this.#cursor[prio] as number); index < hot.length; index++) {
+          const record = hot.at(index);
+          if (record === undefined || this.#leased.has(record.id)) continue;
           if (out.length >= maxRecords || (out.length > 0 && bytes + record.bytes > maxBytes)) return out;
           this.#cursor[prio] = record.id;
           this.#take(record.id, record.bytes, prio);
           bytes += record.bytes;
-          out.push({ id: record.id, ts: record.ts, kind: record.kind, device: record.device, body: record.body });
+          out.push(record);
         }
         continue;
       }

@@ -90,15 +90,16 @@ export class HttpSink {
         case "reply": {
           this.metrics.batches.inc({ outcome: "ok" });
           attempt = 0;
+          if (outcome.reply.rejected.length === 0 && storedAsSent(part, outcome.reply.stored)) {
+            // the usual reply: every record stored, listed in the order sent; no lookups needed
+            this.buffer.complete(outcome.reply.stored);
+            this.#countForwarded(part);
+            break;
+          }
           const byId = new Map(part.map((record) => [record.id, record]));
           const stored = outcome.reply.stored.filter((storedId) => byId.has(storedId));
           this.buffer.complete(stored);
-          const perKind = new Map<string, number>();
-          for (const storedId of stored) {
-            const kind = byId.get(storedId)!.kind;
-            perKind.set(kind, (perKind.get(kind) ?? 0) + 1);
-          }
-          for (const [kind, count] of perKind) this.metrics.forwarded.inc({ kind }, count);
+          this.#countForwarded(stored.map((storedId) => byId.get(storedId)!));
           const rejected = outcome.reply.rejected.filter((rejection) => byId.has(rejection.id));
           if (rejected.length > 0) {
             this.buffer.reject(rejected);
@@ -141,6 +142,12 @@ export class HttpSink {
     }
   }
 
+  #countForwarded(records: StoredRecord[]): void {
+    const perKind = new Map<string, number>();
+    for (const record of records) perKind.set(record.kind, (perKind.get(record.kind) ?? 0) + 1);
+    for (const [kind, count] of perKind) this.metrics.forwarded.inc({ kind }, count);
+  }
+
   #backoff() {
     return { baseMs: this.options.backoffBaseMs, maxMs: this.options.backoffMaxMs };
   }
@@ -174,4 +181,11 @@ export class HttpSink {
     this.#closed = true;
     this.poster.close();
   }
+}
+
+/** True when `stored` lists exactly the ids of `part`, in order. */
+function storedAsSent(part: StoredRecord[], stored: number[]): boolean {
+  if (stored.length !== part.length) return false;
+  for (let i = 0; i < part.length; i++) if ((part[i] as StoredRecord).id !== stored[i]) return false;
+  return true;
 }

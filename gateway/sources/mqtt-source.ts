@@ -51,6 +51,10 @@ export class MqttSource {
       resubscribe: false,
       manualConnect: true,
     };
+    // MQTT.js calls its debug logger about ten times per message, and each call allocates even
+    // while the output is off; the gateway logs through pino, so MQTT.js's own tracing is on only
+    // when asked for (DEBUG=mqttjs*)
+    if (!/mqttjs/.test(process.env.DEBUG ?? "")) clientOptions.log = () => {};
     if (options.username) clientOptions.username = options.username;
     if (options.passwordFile) clientOptions.password = readFileSync(options.passwordFile, "utf8").trim();
     if (options.caFile) clientOptions.ca = readFileSync(options.caFile);
