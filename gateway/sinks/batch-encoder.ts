@@ -56,6 +56,29 @@ class CborWriter {
     this.#length += bytes;
   }
 
+  /** A text string that recurs (kinds, device ids): its encoded item comes from a small cache. */
+  recurringText(value: string): void {
+    let item = recurringTexts.get(value);
+    if (item === undefined) {
+      const bytes = Buffer.byteLength(value);
+      if (bytes >= 0x100) {
+        this.text(value); // not an id (ids are at most 24 bytes): not cached
+        return;
+      }
+      const head = bytes < 24 ? 1 : 2;
+      item = Buffer.allocUnsafe(head + bytes);
+      if (head === 1) item[0] = 0x60 | bytes;
+      else {
+        item[0] = 0x78;
+        item[1] = bytes;
+      }
+      item.write(value, head, "utf8");
+      if (recurringTexts.size >= RECURRING_TEXTS_MAX) recurringTexts.clear();
+      recurringTexts.set(value, item);
+    }
+    this.raw(item);
+  }
+
   raw(bytes: Uint8Array): void {
     this.#ensure(bytes.length);
     this.#buffer.set(bytes, this.#length);
@@ -66,6 +89,11 @@ class CborWriter {
     return this.#buffer.subarray(0, this.#length);
   }
 }
+
+// Encoded CBOR text items of kinds and device ids, which repeat in every batch: writing each
+// (length, then UTF-8) cost more than copying it. Bounded: beyond, the cache starts over.
+const RECURRING_TEXTS_MAX = 8192;
+const recurringTexts = new Map<string, Buffer>();
 
 export interface BatchHeader {
   gateway: string;
@@ -95,9 +123,9 @@ export function encodeBatch(header: BatchHeader, records: StoredRecord[]): Buffe
     writer.text("ts");
     writer.uint(record.ts);
     writer.text("k");
-    writer.text(record.kind);
+    writer.recurringText(record.kind);
     writer.text("d");
-    writer.text(record.device);
+    writer.recurringText(record.device);
     writer.text("p");
     writer.raw(record.body);
   }

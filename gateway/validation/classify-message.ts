@@ -2,7 +2,7 @@
 // reason (the contract's error code and the field at fault). Never throws on bad input.
 import type { RecordKind } from "../../protocol/batch.js";
 import { ContractError, ContractErrorCode } from "../../protocol/errors.js";
-import { parseDeviceTopic } from "../../protocol/topics.js";
+import { parseDeviceTopic, type ParsedDeviceTopic } from "../../protocol/topics.js";
 import { decodeDeviceMessage, type DeviceMessage } from "../../protocol/schema/validate.js";
 import type { NewRecord, QuarantineEntry } from "../buffer/record-buffer.js";
 
@@ -12,8 +12,24 @@ export type Classified =
 
 const recordKindOf = { tele: "tele", alert: "alert", status: "status", will: "status" } as const satisfies Record<string, RecordKind>;
 
+// Parsed topics, by topic: a site has one topic per device and kind, and parsing (split, two
+// pattern tests) cost as much as a fifth of validating a telemetry payload. Bounded (a flood of
+// made-up topics only empties it); null records a topic that is not a device data topic.
+const TOPIC_CACHE_MAX = 4096;
+const topicCache = new Map<string, ParsedDeviceTopic | null>();
+
+function parseTopic(topic: string): ParsedDeviceTopic | null {
+  let parsed = topicCache.get(topic);
+  if (parsed === undefined) {
+    parsed = parseDeviceTopic(topic);
+    if (topicCache.size >= TOPIC_CACHE_MAX) topicCache.clear();
+    topicCache.set(topic, parsed);
+  }
+  return parsed;
+}
+
 export function classifyMessage(topic: string, payload: Uint8Array): Classified {
-  const parsed = parseDeviceTopic(topic);
+  const parsed = parseTopic(topic);
   if (!parsed || parsed.kind === "cfg") {
     return { ok: false, entry: { topic, device: "_unknown", code: ContractErrorCode.BadTopic, reason: `not a device data topic: ${topic.slice(0, 120)}`, payload } };
   }
