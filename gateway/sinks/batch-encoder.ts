@@ -56,7 +56,7 @@ class CborWriter {
     this.#length += bytes;
   }
 
-  /** A text string that recurs (kinds, device ids): its encoded item comes from a small cache. */
+  /** A text string that recurs (keys, kinds, device ids): its encoded item comes from a small cache. */
   recurringText(value: string): void {
     let item = recurringTexts.get(value);
     if (item === undefined) {
@@ -90,8 +90,8 @@ class CborWriter {
   }
 }
 
-// Encoded CBOR text items of kinds and device ids, which repeat in every batch: writing each
-// (length, then UTF-8) cost more than copying it. Bounded: beyond, the cache starts over.
+// Encoded CBOR text items of record keys, kinds and device ids, which repeat in every batch:
+// writing each (length, then UTF-8) cost more than copying it. Bounded: beyond, it starts over.
 const RECURRING_TEXTS_MAX = 8192;
 const recurringTexts = new Map<string, Buffer>();
 
@@ -118,15 +118,15 @@ export function encodeBatch(header: BatchHeader, records: StoredRecord[]): Buffe
   writer.head(4, records.length);
   for (const record of records) {
     writer.head(5, 5);
-    writer.text("id");
+    writer.recurringText("id");
     writer.uint(record.id);
-    writer.text("ts");
+    writer.recurringText("ts");
     writer.uint(record.ts);
-    writer.text("k");
+    writer.recurringText("k");
     writer.recurringText(record.kind);
-    writer.text("d");
+    writer.recurringText("d");
     writer.recurringText(record.device);
-    writer.text("p");
+    writer.recurringText("p");
     writer.raw(record.body);
   }
   return writer.result();
