@@ -23,11 +23,12 @@ import { cborEncoder } from "../protocol/schema/validate.js";
 import { sampleTelemetry } from "../protocol/examples.js";
 
 const MESSAGES = Number(process.env.VW_BENCH_MESSAGES ?? 50_000);
-const RUNS = Number(process.env.VW_BENCH_RUNS ?? 5);
+const RUNS = Number(process.env.VW_BENCH_RUNS ?? 9);
 const BACKLOG = Number(process.env.VW_BENCH_BACKLOG ?? 1_000_000);
 const DEVICES = 100;
 const BROKER_INFLIGHT = 5000;
 const SINK_BATCH_MAX_AGE_MS = 20;
+const BARE_QUIET = process.env.VW_BENCH_BARE_LOG !== "default";
 // the gateway runs in this process, so the node flags of `npm run bench:gateway` are the
 // gateway's (the systemd unit and the image start it with the same young generation size)
 const nodeFlags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].filter((flag) => flag.startsWith("--max-semi-space-size"));
@@ -87,7 +88,8 @@ async function bareRun(url: string): Promise<{ perS: number; cpuUsPerMsg: number
   let received = 0;
   const started = performance.now();
   const cpu = process.cpuUsage();
-  const client = mqtt.connect(url, { clientId: "bench-bare", clean: false });
+  // MQTT.js's debug tracing off, as in the gateway: the baseline pays for nothing the gateway skips
+  const client = mqtt.connect(url, { clientId: "bench-bare", clean: false, ...(BARE_QUIET ? { log: () => {} } : {}) });
   await new Promise<void>((resolve) => {
     client.on("message", () => {
       if (++received === MESSAGES) resolve();
@@ -193,6 +195,8 @@ try {
       baseline: "bare MQTT.js QoS 1 subscriber doing nothing, same broker, same run",
       bareSubscriberMsgsPerS: Math.round(bareMedian),
       ratio: Number((gatewayMedian / bareMedian).toFixed(3)),
+      // each gateway run against the bare run just before it: pairs share the machine's mood
+      medianPairRatio: Number(median(through.map((value, run) => value / (bare[run] as number))).toFixed(3)),
       // CPU of the consumer's process per message (the gateway's includes its worker thread, not the sink's process)
       gatewayCpuUsPerMsg: Number(median(gatewayCpu).toFixed(1)),
       bareSubscriberCpuUsPerMsg: Number(median(bareCpu).toFixed(1)),
@@ -201,7 +205,7 @@ try {
       brokerMaxInflightMessages: BROKER_INFLIGHT,
       sinkGzip: false,
       sinkBatchMaxAgeMs: SINK_BATCH_MAX_AGE_MS,
-      mqttDebugLog: "off in the gateway (MQTT.js log option), MQTT.js default in the bare subscriber",
+      mqttDebugLog: BARE_QUIET ? "off in both (MQTT.js log option)" : "off in the gateway, MQTT.js default in the bare subscriber",
       node_flags: nodeFlags,
       loadAverage1m: Number(loadavg()[0]!.toFixed(2)),
       backlogRecords: backlog.buffered,
