@@ -21,6 +21,7 @@ import { Gateway } from "../gateway/gateway.js";
 import { validateConfig } from "../gateway/config/load-config.js";
 import { cborEncoder } from "../protocol/schema/validate.js";
 import { sampleTelemetry } from "../protocol/examples.js";
+import { youngGenerationFlags } from "./helpers/young-generation-flags.js";
 
 const MESSAGES = Number(process.env.VW_BENCH_MESSAGES ?? 50_000);
 const RUNS = Number(process.env.VW_BENCH_RUNS ?? 9);
@@ -28,11 +29,9 @@ const BACKLOG = Number(process.env.VW_BENCH_BACKLOG ?? 1_000_000);
 const DEVICES = 100;
 const BROKER_INFLIGHT = 5000;
 const SINK_BATCH_MAX_AGE_MS = 20;
-const BARE_QUIET = process.env.VW_BENCH_BARE_LOG !== "default";
 // the gateway runs in this process, so the node flags of `npm run bench:gateway` are the
-// gateway's (the systemd unit and the image start it with the same young generation size)
-const nodeFlags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].filter((flag) => flag.startsWith("--max-semi-space-size"));
-if (nodeFlags.length === 0) console.error("note: run through `npm run bench:gateway` to measure with the gateway's --max-semi-space-size");
+// gateway's (its systemd unit starts it with the same young generation size)
+const nodeFlags = youngGenerationFlags("bench:gateway");
 
 const dir = mkdtempSync(join(tmpdir(), "vw-bench-gateway-"));
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -89,7 +88,7 @@ async function bareRun(url: string): Promise<{ perS: number; cpuUsPerMsg: number
   const started = performance.now();
   const cpu = process.cpuUsage();
   // MQTT.js's debug tracing off, as in the gateway: the baseline pays for nothing the gateway skips
-  const client = mqtt.connect(url, { clientId: "bench-bare", clean: false, ...(BARE_QUIET ? { log: () => {} } : {}) });
+  const client = mqtt.connect(url, { clientId: "bench-bare", clean: false, log: () => {} });
   await new Promise<void>((resolve) => {
     client.on("message", () => {
       if (++received === MESSAGES) resolve();
@@ -197,7 +196,7 @@ try {
       ratio: Number((gatewayMedian / bareMedian).toFixed(3)),
       // each gateway run against the bare run just before it: pairs share the machine's mood
       medianPairRatio: Number(median(through.map((value, run) => value / (bare[run] as number))).toFixed(3)),
-      // CPU of the consumer's process per message (the gateway's includes its worker thread, not the sink's process)
+      // CPU of the consumer's process per message (all its threads; not the sink's process)
       gatewayCpuUsPerMsg: Number(median(gatewayCpu).toFixed(1)),
       bareSubscriberCpuUsPerMsg: Number(median(bareCpu).toFixed(1)),
       cpuRatio: Number((median(bareCpu) / median(gatewayCpu)).toFixed(3)),
@@ -205,7 +204,7 @@ try {
       brokerMaxInflightMessages: BROKER_INFLIGHT,
       sinkGzip: false,
       sinkBatchMaxAgeMs: SINK_BATCH_MAX_AGE_MS,
-      mqttDebugLog: BARE_QUIET ? "off in both (MQTT.js log option)" : "off in the gateway, MQTT.js default in the bare subscriber",
+      mqttDebugLog: "off in both (MQTT.js log option)",
       node_flags: nodeFlags,
       loadAverage1m: Number(loadavg()[0]!.toFixed(2)),
       backlogRecords: backlog.buffered,

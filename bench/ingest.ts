@@ -10,6 +10,7 @@ import { PerformanceObserver } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { startInfluxDb } from "../test/helpers/services.js";
+import { youngGenerationFlags } from "./helpers/young-generation-flags.js";
 import { build } from "../cloud/app.js";
 import { parseConfig } from "../cloud/config/load.js";
 import { generateToken, hashToken } from "../cloud/auth/token-hash.js";
@@ -86,8 +87,7 @@ async function timed(clients: (() => Promise<void>)[]): Promise<number> {
   return seconds;
 }
 
-const nodeFlags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? "").split(/\s+/)].filter((flag) => flag.startsWith("--max-semi-space-size"));
-if (nodeFlags.length === 0) console.error("note: run through `npm run bench:ingest` to measure with the service's --max-semi-space-size");
+const nodeFlags = youngGenerationFlags("bench:ingest");
 
 async function main(): Promise<void> {
   const influx = await startInfluxDb();

@@ -56,23 +56,11 @@ class CborWriter {
     this.#length += bytes;
   }
 
-  /** A text string that recurs (keys, kinds, device ids): its encoded item comes from a small cache. */
+  /** A text string that recurs (kinds, device ids): its encoded item comes from a small cache. */
   recurringText(value: string): void {
     let item = recurringTexts.get(value);
     if (item === undefined) {
-      const bytes = Buffer.byteLength(value);
-      if (bytes >= 0x100) {
-        this.text(value); // not an id (ids are at most 24 bytes): not cached
-        return;
-      }
-      const head = bytes < 24 ? 1 : 2;
-      item = Buffer.allocUnsafe(head + bytes);
-      if (head === 1) item[0] = 0x60 | bytes;
-      else {
-        item[0] = 0x78;
-        item[1] = bytes;
-      }
-      item.write(value, head, "utf8");
+      item = textItem(value);
       if (recurringTexts.size >= RECURRING_TEXTS_MAX) recurringTexts.clear();
       recurringTexts.set(value, item);
     }
@@ -90,10 +78,23 @@ class CborWriter {
   }
 }
 
-// Encoded CBOR text items of record keys, kinds and device ids, which repeat in every batch:
-// writing each (length, then UTF-8) cost more than copying it. Bounded: beyond, it starts over.
+/** One CBOR text string item (head and UTF-8), encoded once. */
+function textItem(value: string): Buffer {
+  const writer = new CborWriter(9 + Buffer.byteLength(value));
+  writer.text(value);
+  return writer.result();
+}
+
+// Encoded CBOR text items of kinds and device ids, which repeat in every batch, and of the record
+// keys: writing each (length, then UTF-8) cost more than copying it. The cache is bounded:
+// beyond, it starts over.
 const RECURRING_TEXTS_MAX = 8192;
 const recurringTexts = new Map<string, Buffer>();
+const KEY_ID = textItem("id");
+const KEY_TS = textItem("ts");
+const KEY_KIND = textItem("k");
+const KEY_DEVICE = textItem("d");
+const KEY_PAYLOAD = textItem("p");
 
 export interface BatchHeader {
   gateway: string;
@@ -118,15 +119,15 @@ export function encodeBatch(header: BatchHeader, records: StoredRecord[]): Buffe
   writer.head(4, records.length);
   for (const record of records) {
     writer.head(5, 5);
-    writer.recurringText("id");
+    writer.raw(KEY_ID);
     writer.uint(record.id);
-    writer.recurringText("ts");
+    writer.raw(KEY_TS);
     writer.uint(record.ts);
-    writer.recurringText("k");
+    writer.raw(KEY_KIND);
     writer.recurringText(record.kind);
-    writer.recurringText("d");
+    writer.raw(KEY_DEVICE);
     writer.recurringText(record.device);
-    writer.recurringText("p");
+    writer.raw(KEY_PAYLOAD);
     writer.raw(record.body);
   }
   return writer.result();
