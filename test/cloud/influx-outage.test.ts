@@ -18,7 +18,9 @@ describe("InfluxDB outage under the ingest service", () => {
     influx = await startInfluxDb();
     await influx.createDatabase("vw_outage");
     tokens = await makeTokens();
-    writer = new InfluxV1Writer({ url: influx.url, database: "vw_outage", timeoutMs: 1500, gzipThresholdBytes: 4096, maxLinesPerWrite: 5000 });
+    // 5 s: the hung-write test needs its first write still in flight when its second batch
+    // arrives; at 1.5 s a loaded CI machine once let the first time out before the second came
+    writer = new InfluxV1Writer({ url: influx.url, database: "vw_outage", timeoutMs: 5000, gzipThresholdBytes: 4096, maxLinesPerWrite: 5000 });
     app = await build({ config: testConfig(tokens, { writes: { maxConcurrent: 1, maxQueued: 0, retryAfterS: 7 } }), writer });
   });
   afterAll(async () => {
@@ -73,7 +75,8 @@ describe("InfluxDB outage under the ingest service", () => {
     try {
       const slow = postBatch(app, first, { token: tokens.token });
       // the one write slot is taken by the hung write: the next batch is refused at once
-      for (let i = 0; i < 200 && app.ingest.slots.inFlight === 0; i += 1) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 1000 && app.ingest.slots.inFlight === 0; i += 1) await new Promise((r) => setTimeout(r, 10));
+      expect(app.ingest.slots.inFlight).toBe(1);
       const busy = await postBatch(app, makeBatch([teleRecord(device, 2)]), { token: tokens.token });
       expect(busy.statusCode).toBe(503);
       expect((JSON.parse(busy.body) as ErrorReply).code).toBe("VW_BUSY");
