@@ -161,6 +161,17 @@ describe("docker-compose stack", { timeout: 120_000 }, () => {
     expect(healthcheckText("mosquitto")).toContain(`-p ${mosquittoListenerPort()}`);
   });
 
+  it("starts the gateway with the node flags of its systemd unit", () => {
+    const unit = readFileSync(join(repoRoot, "manifests/systemd/vibewatch-gateway.service"), "utf8");
+    const execStart = /^ExecStart=(\S+) (.*)$/m.exec(unit);
+    expect(execStart, "the unit's ExecStart").not.toBeNull();
+    const unitNodeFlags = execStart![2]!.split(/\s+/).filter((arg) => arg.startsWith("--"));
+    const entrypoint = asList(service("gateway").entrypoint, "gateway.entrypoint") as string[];
+    expect(entrypoint[0]).toBe("node");
+    expect(entrypoint.filter((arg) => arg.startsWith("--"))).toEqual(unitNodeFlags.filter((flag) => flag.startsWith("--max-semi-space-size")));
+    expect(entrypoint[entrypoint.length - 1]).toBe("bin/vibewatch.js");
+  });
+
   it("gives the gateway a token that matches the tokenHash the ingest service holds for it", async () => {
     const token = readFileSync(gatewaySecretFile(), "utf8").trim();
     const entry = ingestConfig().gateways.find((g) => g.id === gatewayConfig().gatewayId);
