@@ -9,8 +9,9 @@
 // condition is what makes the two comparable: Mosquitto sends a backlog first and reads the
 // acks later, so a clock stopped at the bare subscriber's last message left a third of the
 // broker's work per message (reading and handling the PUBACKs) outside its run, while the
-// gateway's run, longer by its forwarding, paid for it. Both figures are printed. The broker allows 1,000 messages in flight per
-// client (Mosquitto's default of 20 caps any subscriber whose acks wait for a commit).
+// gateway's run, longer by its forwarding, paid for it. Both figures are printed. The broker
+// allows BROKER_INFLIGHT messages in flight per client (Mosquitto's default of 20 caps any
+// subscriber whose acks wait for a commit).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";

@@ -29,7 +29,7 @@ export type DeliverFn = (topic: string, payload: Uint8Array, ack: () => void) =>
 
 const DEFERRED = new Error("vibewatch: PUBACK deferred until the message is durable");
 /** see "One turn of the event loop" in the header comment */
-const YIELD_EVERY_MESSAGES = 1000;
+export const YIELD_EVERY_MESSAGES = 1000;
 const PUBACK = 0x40;
 const PUBACK_BYTES = 4;
 

@@ -7,14 +7,14 @@ import { useBrokerAndStandIn } from "./helpers/broker-and-stand-in.js";
 import { startGateway, testConfig } from "./helpers/gateway-fixture.js";
 import { connectClient, encode, storedSeqs, telemetry, until } from "./helpers/device-publisher.js";
 import { deviceTopic } from "../../protocol/topics.js";
+import { YIELD_EVERY_MESSAGES } from "../../gateway/sources/deferred-puback.js";
 
 const env = useBrokerAndStandIn();
 const BACKLOG = 20_000;
-const YIELD_EVERY_MESSAGES = 1000;
 // a turn may also finish the chunk MQTT.js already parsed (a 64 KiB read holds < 400 of these)
 const MAX_PER_TURN = YIELD_EVERY_MESSAGES + 1000;
 
-it("serves the event loop at least every 1,000 messages while a backlog of 20,000 arrives, and forwards it all", async () => {
+it(`serves the event loop at least every ${YIELD_EVERY_MESSAGES} messages while a backlog of 20,000 arrives, and forwards it all`, async () => {
   const config = testConfig({ mqttUrl: env.broker.url, sinkUrl: env.standIn.url, overrides: { sink: { batchMaxRecords: 2000 } } });
   // the first start creates the persistent session; the backlog queues while the gateway is away
   await (await startGateway(config)).stop();
