@@ -2,6 +2,7 @@
 // joined Wi-Fi and set the clock by SNTP before Moddable calls this default export.
 import Time from "time";
 import SMBus from "embedded:io/smbus";
+import SPI from "embedded:io/spi";
 import Preference from "preference";
 import Net from "net"; // Moddable's net module (Wi-Fi RSSI), not Node's
 import Instrumentation from "instrumentation";
@@ -22,7 +23,8 @@ const CLOCK_SET_AFTER_MS = 1_577_836_800_000;
 
 export default function main(): void {
   const build = readBuildConfig(config);
-  const options = { sensor: { ...device.I2C.default, io: SMBus }, rateHz: BUILD_DEFAULTS.sampleRateHz, rangeG: BUILD_DEFAULTS.rangeG };
+  const bus = build.spi ? { ...build.spi, io: SPI } : { ...device.I2C.default, io: SMBus };
+  const options = { sensor: bus, rateHz: BUILD_DEFAULTS.sampleRateHz, rangeG: BUILD_DEFAULTS.rangeG };
   const sensor = build.sensorPart === "adxl345" ? new Adxl345(options) : new Lis3dh(options);
   const { windowSamples, hopSamples, learningWindows } = BUILD_DEFAULTS;
   const analyzer = new VibrationAnalyzer({ sampleRateHz: sensor.sampleRateHz, windowSamples, hopSamples, learningWindows });

@@ -22,6 +22,7 @@ export const simulatedHostModules: Record<string, string> = {
   time: "firmware/sim/host/time.ts",
   "embedded:io/i2c": "firmware/sim/host/i2c.ts",
   "embedded:io/smbus": "firmware/sim/host/smbus.ts",
+  "embedded:io/spi": "firmware/sim/host/spi.ts",
   "embedded:network/mqtt/client": "firmware/sim/host/mqtt-client.ts",
   preference: "firmware/sim/host/preference.ts",
   net: "firmware/sim/host/net.ts",
@@ -39,6 +40,15 @@ function hostModulesPlugin(extra: Record<string, string>): Plugin {
     },
   };
 }
+
+/**
+ * Moddable's global `native(name)` (xs/includes/xs.d.ts), which xsc compiles into a reference to the
+ * host function `name` on the device. In the simulator's XS worker those host functions are globals
+ * of the same name (scripts/build-xs-worker.js), so native() is a lookup; defined only if absent.
+ */
+export const nativeBanner =
+  'if (typeof globalThis.native === "undefined") globalThis.native = (name) => { const f = globalThis[name]; ' +
+  'if (typeof f !== "function") throw new Error(`native: no host function ${name} in this XS worker`); return f; };';
 
 const cache = new Map<string, string>();
 
@@ -58,6 +68,7 @@ export async function bundleFirmware(entry: string, hostModules: Record<string, 
     target: "es2022",
     write: false,
     logLevel: "silent",
+    banner: { js: nativeBanner },
     plugins: [hostModulesPlugin(hostModules)],
   });
   const code = result.outputFiles[0]?.text ?? "";

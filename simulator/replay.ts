@@ -18,6 +18,8 @@ export interface ReplayOptions {
   /** run through this part's model and driver; undefined: straight into the analyzer */
   sensor?: SensorPart;
   rangeG?: RangeG;
+  /** run the TypeScript reference DSP core instead of the native C core the device runs */
+  reference?: boolean;
 }
 
 /** one line of replay output: the window's summary with the zone as a letter */
@@ -90,6 +92,7 @@ export async function replaySamples(samples: Float64Array, options: ReplayOption
     hopSamples: options.hopSamples ?? options.windowSamples,
     machineClass: options.machineClass,
     learningWindows: options.learningWindows ?? 10,
+    dspCore: options.reference ? "reference" : "native",
   };
   const xs = await startXsWorker({ name: "vibewatch-replay" });
   let windows = 0;
@@ -103,7 +106,9 @@ export async function replaySamples(samples: Float64Array, options: ReplayOption
     if (options.sensor) await replayThroughSensor(xs, samples, options, analyzer, emit);
     else {
       await xs.evaluate(await bundleFirmware("firmware/sim/entries/dsp-entry.ts"));
-      await xs.call("init", { config: { ...analyzer, sampleRateHz: options.sampleRateHz } });
+      // the DSP takes int16 counts, as on the device: one count is the file's largest |value| / 32767,
+      // so the recording keeps ~15 bits of resolution (a sensor path quantises as its part does)
+      await xs.call("init", { config: { ...analyzer, sampleRateHz: options.sampleRateHz, sampleQuantumMS2: fileQuantumMS2(samples) } });
       for (let start = 0; start < count; start += CHUNK_SAMPLES) {
         const chunk = Array.from(samples.subarray(start * 3, Math.min(count, start + CHUNK_SAMPLES) * 3));
         emit((await xs.call<WindowSummary[]>("push", { samples: chunk })).value);
@@ -113,6 +118,13 @@ export async function replaySamples(samples: Float64Array, options: ReplayOption
     await xs.close();
   }
   return windows;
+}
+
+/** the count size that fits the file's largest magnitude into int16 (0: the analyzer's default) */
+export function fileQuantumMS2(samples: Float64Array): number {
+  let largest = 0;
+  for (const value of samples) if (Math.abs(value) > largest) largest = Math.abs(value);
+  return largest > 0 ? largest / 32767 : 0;
 }
 
 async function replayThroughSensor(

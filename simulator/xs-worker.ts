@@ -1,13 +1,28 @@
 // Runs firmware code in the real XS engine (Moddable's, built by @agoric/xsnap) as a child process.
 // A bundle (see bundle-firmware.ts) is evaluated once; afterwards the host talks to it with
 // call({op, ...}) and answers its hostCall()s with onHostCall. Both directions carry JSON.
+// The process is not the package's stock xsnap-worker but a variant with the firmware's native DSP
+// (firmware/dsp/native/*.c) linked in, built at npm ci by scripts/build-xs-worker.js from
+// @agoric/xsnap's own sources; it is started through xsnap's `spawn` option.
 import "@endo/init";
 import { xsnap } from "@agoric/xsnap";
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import * as fsPromises from "node:fs/promises";
-import { createReadStream } from "node:fs";
+import { createReadStream, existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { type as osType } from "node:os";
+import { dirname, join } from "node:path";
 import tmp from "tmp";
+import { repoRoot } from "./bundle-firmware.js";
+
+const platformDir = ({ Linux: "lin", Darwin: "mac" } as Record<string, string>)[osType()] ?? "lin";
+
+/** the simulator's XS worker: xsnap-worker + the native DSP (scripts/build-xs-worker.js; the bench runs it under valgrind) */
+export const dspXsWorkerPath = join(repoRoot, "build/xsnap-dsp/bin", platformDir, "release/xsnap-worker");
+
+/** @agoric/xsnap's own xsnap-worker, without the native DSP */
+export const stockXsWorkerPath = join(dirname(createRequire(import.meta.url).resolve("@agoric/xsnap/package.json")),
+  "xsnap-native/xsnap/build/bin", platformDir, "release/xsnap-worker");
 
 export interface MeterUsage {
   /** XS computrons (instructions metered by xsnap) spent by the last crank */
@@ -24,6 +39,8 @@ export interface XsWorkerOptions {
   onHostCall?: (message: Record<string, unknown> & { op: string }) => unknown | Promise<unknown>;
   /** where XS print() goes; default: ignored */
   stdout?: "ignore" | "inherit" | "pipe";
+  /** the xsnap-worker executable to run; default dspXsWorkerPath */
+  workerPath?: string;
 }
 
 export interface XsCallResult<T> {
@@ -45,9 +62,19 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 export async function startXsWorker(options: XsWorkerOptions = {}): Promise<XsWorker> {
+  const bin = options.workerPath ?? dspXsWorkerPath;
+  if (!existsSync(bin)) {
+    throw new Error(bin === dspXsWorkerPath
+      ? `the XS worker with the native DSP is missing (${bin}): run npm ci, or node scripts/build-xs-worker.js`
+      : `no xsnap-worker at ${bin}`);
+  }
+  // xsnap computes the path of its stock binary and hands it to spawn with the arguments and stdio
+  // it needs (fds 3-8); this runs `bin` instead with the same (under XSNAP_DEBUG_RR it is `rr <path> ...`)
+  const spawnWorker = (command: string, args: readonly string[], spawnOptions: SpawnOptions): ChildProcess =>
+    command === "rr" ? spawn(command, [bin, ...args.slice(1)], spawnOptions) : spawn(bin, args, spawnOptions);
   const worker = await xsnap({
     os: osType(),
-    spawn,
+    spawn: spawnWorker,
     fs: { ...fsPromises, createReadStream, tmpName: tmp.tmpName } as never,
     name: options.name ?? "vibewatch-firmware",
     meteringLimit: 0,

@@ -7,7 +7,7 @@ import { CsvError, parseAccelerationCsv, replaySamples } from "../../simulator/r
 import { MACHINE_CLASSES, type MachineClass, type RangeG } from "../../protocol/messages.js";
 
 const help = `Usage: vibewatch replay --rate <Hz> [--window <samples>] [--hop <samples>] [--sensor lis3dh|adxl345]
-                        [--range <g>] [--class 1r|1f|2r|2f] [--learn <windows>] <file.csv>
+                        [--range <g>] [--class 1r|1f|2r|2f] [--learn <windows>] [--reference] <file.csv>
 
 Replays recorded acceleration through the firmware's own DSP and inference, running in the XS
 engine (the code that goes to the device), and prints one JSON object per window, one per line:
@@ -26,6 +26,8 @@ Options:
   --range <g>         sensor full scale with --sensor: 2, 4, 8 or 16 (default 16)
   --class <class>     ISO 10816-3 machine class (default 2r: group 2, rigid)
   --learn <windows>   anomaly baseline learning period (default 10)
+  --reference         compute with the TypeScript reference DSP instead of the native C core the
+                      device runs (same features within float precision, ~50x the device cost)
   -h, --help          this text`;
 
 export const replayCommand: Command = {
@@ -35,7 +37,7 @@ export const replayCommand: Command = {
   async run(argv) {
     const { values, positionals } = parseCommandArgs(argv, {
       rate: { type: "string" }, window: { type: "string" }, hop: { type: "string" }, sensor: { type: "string" },
-      range: { type: "string" }, class: { type: "string" }, learn: { type: "string" },
+      range: { type: "string" }, class: { type: "string" }, learn: { type: "string" }, reference: { type: "boolean" },
     }, true);
     if (values.help) {
       console.log(help);
@@ -68,7 +70,7 @@ export const replayCommand: Command = {
     }
     try {
       const samples = parseAccelerationCsv(text);
-      await replaySamples(samples, { sampleRateHz, windowSamples, hopSamples, sensor, rangeG: rangeG as RangeG, machineClass, learningWindows },
+      await replaySamples(samples, { sampleRateHz, windowSamples, hopSamples, sensor, rangeG: rangeG as RangeG, machineClass, learningWindows, reference: values.reference === true },
         (window) => console.log(JSON.stringify(window)));
       return 0;
     } catch (error) {

@@ -1,6 +1,9 @@
 // The seam between accelerometer drivers and the sampler: any part with a FIFO read in bursts.
+// Block ingestion: readFifo() hands over the part's raw int16 words as read (no per-sample work in
+// JavaScript); countMS2 says what one unit of those words is worth.
 import type { RangeG } from "../../protocol/messages.js";
 import type SMBus from "embedded:io/smbus";
+import type SPI from "embedded:io/spi";
 
 export type SensorPart = "lis3dh" | "adxl345";
 
@@ -21,21 +24,48 @@ export interface AccelFifoOptions {
   rangeG?: RangeG;
 }
 
+/** the part on I2C: `{ ...device.I2C.default, io: SMBus, address? }` */
+export interface I2cSensorBus {
+  io: typeof SMBus;
+  data: number;
+  clock: number;
+  hz?: number;
+  address?: number;
+  port?: number;
+}
+
+/** the part on 4-wire SPI (ECMA-419 SPI); the driver sets the part's SPI mode and chip-select level */
+export interface SpiSensorBus {
+  io: typeof SPI;
+  clock: number;
+  /** MISO (the part's SDO) */
+  in: number;
+  /** MOSI (the part's SDI) */
+  out: number;
+  /** chip select (the part's CS), driven by the io: required, a transaction ends when it rises */
+  select: number;
+  /** default (and most) the part's maximum SPI clock */
+  hz?: number;
+  /** ESP32: the SPI host (1: SPI2/HSPI) */
+  port?: number;
+}
+
 /** constructor options, ECMA-419 sensor class pattern: `sensor` carries the io and its options */
 export interface AccelFifoSensorOptions extends AccelFifoOptions {
-  sensor: {
-    io: typeof SMBus;
-    data: number;
-    clock: number;
-    hz?: number;
-    address?: number;
-    port?: number;
-  };
+  sensor: I2cSensorBus | SpiSensorBus;
   onError?: (error: Error) => void;
 }
 
 /** an open SMBus as ECMA-419 defines it and Moddable implements it: with close() */
 export type SMBusIo = SMBus & { close(): void };
+
+/** an open SPI, with close(), which the SDK 8.2 typings of SPI miss as they miss SMBus's */
+export type SPIIo = SPI & { close(): void };
+
+/** Opens an SPI; bridges only the missing close() of the SDK's typings (type-level only). */
+export function openSPI(io: typeof SPI, options: ConstructorParameters<typeof SPI>[0]): SPIIo {
+  return new io(options) as SPIIo;
+}
 
 /** what the drivers pass to the SMBus constructor */
 export interface SMBusOpenOptions {
@@ -57,37 +87,6 @@ export function openSMBus(io: typeof SMBus, options: SMBusOpenOptions): SMBusIo 
   return new SMBusClass(options);
 }
 
-/** What identifies a part: its identity register and the value it must hold. */
-export interface PartIdentity {
-  part: SensorPart;
-  register: number;
-  registerName: string;
-  expected: number;
-  defaultAddress: number;
-}
-
-/**
- * Opens the SMBus at the configured (or default) address and checks the identity register, as the
- * ECMA-419 sensor pattern asks: on a missing or wrong part the io is closed and an Error names the
- * address, the value read and the value expected.
- */
-export function openIdentifiedSMBus(sensor: AccelFifoSensorOptions["sensor"], identity: PartIdentity): { io: SMBusIo; address: number } {
-  const address = sensor.address ?? identity.defaultAddress;
-  const io = openSMBus(sensor.io, { hz: 400_000, ...sensor, address });
-  let id: number;
-  try {
-    id = io.readUint8(identity.register);
-  } catch (error) {
-    io.close();
-    throw new Error(`${identity.part}: no device answering at I2C address ${hex(address)} (${(error as Error).message})`);
-  }
-  if (id !== identity.expected) {
-    io.close();
-    throw new Error(`${identity.part}: ${identity.registerName} at ${hex(address)} is ${hex(id)}, expected ${hex(identity.expected)} (wrong part or address)`);
-  }
-  return { io, address };
-}
-
 export interface AccelFifoSensor {
   readonly part: SensorPart;
   /** output data rate in force, Hz */
@@ -97,15 +96,23 @@ export interface AccelFifoSensor {
   readonly fullScaleMS2: number;
   /** one step of the output (resolution) at the current rate and range, m/s² */
   readonly lsbMS2: number;
+  /**
+   * m/s² per unit of the int16 words readFifo() delivers, at the current rate and range (the words
+   * as the part outputs them: LIS3DH left-justified, so lsbMS2 / 16 or / 256; ADXL345 = lsbMS2)
+   */
+  readonly countMS2: number;
   onError?: (error: Error) => void;
   /** changes only the given fields; throws RangeError on a value the part cannot do */
   configure(options: AccelFifoOptions): void;
   /**
-   * Reads every sample waiting in the FIFO into `out` (interleaved x, y, z, m/s²; room for
-   * FIFO_DEPTH samples). Returns the sample count, FIFO_OVERRUN (FIFO was full: data may have been
-   * lost; it is emptied and restarted) or FIFO_ERROR (bus error, reported to onError). Never throws.
+   * Reads every sample waiting in the FIFO into `out`: the part's raw int16 words exactly as read
+   * (interleaved x, y, z; m/s² = word × countMS2), room for FIFO_DEPTH samples. The bus reads land
+   * in `out` itself (byte views over it, made once per distinct buffer: a caller that passes the
+   * same Int16Array every time allocates nothing). Returns the sample count, FIFO_OVERRUN (FIFO was
+   * full: data may have been lost; it is emptied and restarted) or FIFO_ERROR (bus error, or `out`
+   * too short, reported to onError). Never throws.
    */
-  readFifo(out: Float32Array): number;
+  readFifo(out: Int16Array): number;
   /** empties the FIFO and restarts collection (stale samples are dropped) */
   restartFifo(): void;
   /** idempotent */

@@ -1,11 +1,12 @@
-// Analog Devices ADXL345 accelerometer, read through its 32-level FIFO (datasheet Rev. G).
+// Analog Devices ADXL345 accelerometer, read through its 32-level FIFO (datasheet Rev. G), on I2C
+// or 4-wire SPI (mode 3: CPOL = 1, CPHA = 1; at most 5 MHz; chip select active low).
 // Stream mode, full resolution (3.9 mg/LSB at every range), right-justified. FIFO_STATUS gives the
 // entry count; each entry is one 6-byte multi-byte read of DATAX0..DATAZ1 (the datasheet requires
-// reading all six bytes per entry: the FIFO pops at the end of that read). Overrun: INT_SOURCE bit 0.
-import {
-  FIFO_DEPTH, FIFO_ERROR, FIFO_OVERRUN, STANDARD_GRAVITY_MS2, checkRange, pickRate,
-  openIdentifiedSMBus, type AccelFifoOptions, type AccelFifoSensor, type AccelFifoSensorOptions, type SMBusIo,
-} from "./accel-fifo-sensor.js";
+// reading all six bytes per entry: the FIFO pops at the end of that read, on SPI when chip select
+// rises). On SPI each entry is its own transaction: address (read | multi-byte | 0x32), 6 data bytes.
+// Overrun: INT_SOURCE bit 0.
+import { FIFO_DEPTH, FIFO_OVERRUN, STANDARD_GRAVITY_MS2, type AccelFifoSensorOptions } from "./accel-fifo-sensor.js";
+import { FifoDriver, entryViews, type PartIdentity, type RegisterIo } from "./fifo-driver.js";
 import type { RangeG } from "../../protocol/messages.js";
 
 export const ADXL345_REGISTERS = Object.freeze({
@@ -19,92 +20,60 @@ const RANGE_CODE: Readonly<Record<RangeG, number>> = Object.freeze({ 2: 0, 4: 1,
 /** full resolution: 256 LSB/g at every range */
 const SCALE_MS2_PER_LSB = STANDARD_GRAVITY_MS2 / 256;
 
-export class Adxl345 implements AccelFifoSensor {
-  readonly part = "adxl345" as const;
-  onError?: (error: Error) => void;
-  #io: SMBusIo | undefined;
-  #rateHz = 3200;
-  #rangeG: RangeG = 4;
-  readonly #raw = new Int16Array(FIFO_DEPTH * 3);
-  /** one 6-byte view of #raw per FIFO entry, made once */
-  readonly #entries: Uint8Array[] = [];
+const IDENTITY: PartIdentity = Object.freeze({
+  part: "adxl345", register: ADXL345_REGISTERS.DEVID, registerName: "DEVID", expected: ADXL345_DEVID, defaultAddress: ADXL345_DEFAULT_ADDRESS,
+  spi: Object.freeze({ mode: 3, maxHz: 5_000_000 }),
+});
 
+export class Adxl345 extends FifoDriver {
   constructor(options: AccelFifoSensorOptions) {
-    const { sensor } = options;
-    const { io } = openIdentifiedSMBus(sensor, { part: "adxl345", register: ADXL345_REGISTERS.DEVID, registerName: "DEVID", expected: ADXL345_DEVID, defaultAddress: ADXL345_DEFAULT_ADDRESS });
-    this.onError = options.onError;
-    this.#io = io;
-    for (let i = 0; i < FIFO_DEPTH; i++) this.#entries.push(new Uint8Array(this.#raw.buffer, i * 6, 6));
-    try {
-      this.configure({ rateHz: options.rateHz ?? this.#rateHz, rangeG: options.rangeG ?? this.#rangeG });
-    } catch (error) {
-      this.close();
-      throw error;
-    }
+    super(options, IDENTITY, { rateHz: 3200, rangeG: 4 });
   }
 
-  get sampleRateHz(): number {
-    return this.#rateHz;
-  }
-  get rangeG(): RangeG {
-    return this.#rangeG;
-  }
-  get fullScaleMS2(): number {
-    return this.#rangeG * STANDARD_GRAVITY_MS2;
+  protected get ratesHz(): readonly number[] {
+    return ADXL345_RATES_HZ;
   }
 
   get lsbMS2(): number {
     return SCALE_MS2_PER_LSB;
   }
 
-  configure(options: AccelFifoOptions): void {
-    const io = this.#open();
-    if (options.rateHz !== undefined) {
-      if (!(options.rateHz > 0)) throw new RangeError(`adxl345: rate must be > 0 Hz, got ${options.rateHz}`);
-      this.#rateHz = pickRate(ADXL345_RATES_HZ, options.rateHz);
-    }
-    if (options.rangeG !== undefined) this.#rangeG = checkRange(options.rangeG);
-    const code = 15 - Math.round(Math.log2(3200 / this.#rateHz));
+  /** right-justified: one unit of the word is one LSB */
+  get countMS2(): number {
+    return SCALE_MS2_PER_LSB;
+  }
+
+  protected program(io: RegisterIo, rateHz: number, rangeG: RangeG): void {
+    const code = 15 - Math.round(Math.log2(3200 / rateHz));
     io.writeUint8(ADXL345_REGISTERS.POWER_CTL, 0x00); // standby while reconfiguring
     io.writeUint8(ADXL345_REGISTERS.BW_RATE, code);
-    io.writeUint8(ADXL345_REGISTERS.DATA_FORMAT, 0x08 | RANGE_CODE[this.#rangeG]); // FULL_RES, right-justified, range
+    io.writeUint8(ADXL345_REGISTERS.DATA_FORMAT, 0x08 | RANGE_CODE[rangeG]); // 4-wire SPI, FULL_RES, right-justified, range
     io.writeUint8(ADXL345_REGISTERS.POWER_CTL, 0x08); // measure
-    this.restartFifo();
   }
 
   restartFifo(): void {
-    const io = this.#open();
+    const io = this.io();
     io.writeUint8(ADXL345_REGISTERS.FIFO_CTL, 0x00); // bypass: empties the FIFO
     io.writeUint8(ADXL345_REGISTERS.FIFO_CTL, 0x80 | 16); // stream mode, watermark 16
   }
 
-  readFifo(out: Float32Array): number {
-    try {
-      const io = this.#open();
-      if (io.readUint8(ADXL345_REGISTERS.INT_SOURCE) & 0x01) {
-        this.restartFifo(); // overrun: the FIFO filled, samples may be lost
-        return FIFO_OVERRUN;
-      }
-      const count = io.readUint8(ADXL345_REGISTERS.FIFO_STATUS) & 0x3f;
-      const entries = this.#entries;
-      for (let i = 0; i < count; i++) io.readBuffer(ADXL345_REGISTERS.DATAX0, entries[i]!);
-      const raw = this.#raw;
-      for (let i = 0; i < count * 3; i++) out[i] = raw[i]! * SCALE_MS2_PER_LSB;
-      return count;
-    } catch (error) {
-      this.onError?.(error as Error);
-      return FIFO_ERROR;
+  /** one 6-byte view per entry of the block */
+  protected fifoViews(out: Int16Array): Uint8Array[] {
+    return entryViews(out);
+  }
+
+  protected drain(io: RegisterIo, entries: readonly Uint8Array[]): number {
+    const source = io.readUint8(ADXL345_REGISTERS.INT_SOURCE);
+    // with no tap, activity or free-fall function enabled, all eight bits cannot be set: a part
+    // that does not drive its data line (unplugged on SPI) reads so
+    if (source === 0xff) throw new Error(`${this.part}: INT_SOURCE reads 0xff: the part is not answering`);
+    if (source & 0x01) {
+      this.restartFifo(); // overrun: the FIFO filled, samples may be lost
+      return FIFO_OVERRUN;
     }
-  }
-
-  close(): void {
-    const io = this.#io;
-    this.#io = undefined;
-    io?.close();
-  }
-
-  #open(): SMBusIo {
-    if (!this.#io) throw new Error("adxl345: closed");
-    return this.#io;
+    const count = io.readUint8(ADXL345_REGISTERS.FIFO_STATUS) & 0x3f;
+    if (count > FIFO_DEPTH) throw new Error(`${this.part}: FIFO_STATUS reports ${count} entries, the FIFO has ${FIFO_DEPTH}`);
+    for (let i = 0; i < count; i++) io.readBuffer(ADXL345_REGISTERS.DATAX0, entries[i]!);
+    return count;
   }
 }

@@ -4,8 +4,14 @@
 // - FIFO overrun (the part reports its FIFO full: samples may be lost): counted, the FIFO is
 //   restarted and the analyzer drops its partial window, so no window with a gap is reported.
 // - Bus error: reported to onError, counted, and handled like an overrun (the window has a gap).
-// The per-poll path allocates nothing: one preallocated sample buffer, the analyzer's own buffers.
+// - Block ingestion: the driver reads the FIFO's raw int16 words into one preallocated block and
+//   the analyzer takes the block whole (no JavaScript per sample).
+// - Analysis runs inside the drain that completes a window; the FIFO is drained once more right
+//   after it, so an analysis shorter than the FIFO's fill time never costs a sample (the poll
+//   period alone is not the margin). maxPollMs keeps the longest poll seen, analysis included.
+// The per-poll path allocates nothing.
 import Timer from "timer";
+import Time from "time";
 import { FIFO_DEPTH, FIFO_ERROR, FIFO_OVERRUN, type AccelFifoSensor } from "./accel-fifo-sensor.js";
 import type { VibrationAnalyzer, WindowResult } from "../dsp/analyzer.js";
 
@@ -21,12 +27,18 @@ export class FifoSampler {
   onError?: (error: Error) => void;
   readonly #sensor: AccelFifoSensor;
   readonly #analyzer: VibrationAnalyzer;
-  readonly #samples = new Float32Array(FIFO_DEPTH * 3);
+  readonly #block = new Int16Array(FIFO_DEPTH * 3);
   readonly #pollMs: number | undefined;
   #timer: Timer | undefined;
   #overruns = 0;
   #errors = 0;
   #sampleCount = 0;
+  #windows = 0;
+  #maxPollMs = 0;
+  readonly #onWindow = (result: WindowResult): void => {
+    this.#windows++;
+    this.onWindow?.(result);
+  };
 
   constructor(options: FifoSamplerOptions) {
     this.#sensor = options.sensor;
@@ -52,6 +64,14 @@ export class FifoSampler {
   get samples(): number {
     return this.#sampleCount;
   }
+  /** windows analysed */
+  get windows(): number {
+    return this.#windows;
+  }
+  /** the longest poll, ms (Time.ticks): drains plus the analysis of a window completed in it */
+  get maxPollMs(): number {
+    return this.#maxPollMs;
+  }
   get running(): boolean {
     return this.#timer !== undefined;
   }
@@ -67,8 +87,8 @@ export class FifoSampler {
     this.stop();
     const sensor = this.#sensor;
     const config = this.#analyzer.config;
-    if (config.sampleRateHz !== sensor.sampleRateHz || config.fullScaleMS2 !== sensor.fullScaleMS2 || config.sampleQuantumMS2 !== sensor.lsbMS2) {
-      this.#analyzer.configure({ sampleRateHz: sensor.sampleRateHz, fullScaleMS2: sensor.fullScaleMS2, sampleQuantumMS2: sensor.lsbMS2 });
+    if (config.sampleRateHz !== sensor.sampleRateHz || config.fullScaleMS2 !== sensor.fullScaleMS2 || config.sampleQuantumMS2 !== sensor.countMS2) {
+      this.#analyzer.configure({ sampleRateHz: sensor.sampleRateHz, fullScaleMS2: sensor.fullScaleMS2, sampleQuantumMS2: sensor.countMS2 });
     }
     this.#analyzer.resynchronise();
     sensor.restartFifo();
@@ -81,21 +101,25 @@ export class FifoSampler {
     this.#timer = undefined;
   }
 
-  /** one poll: drain the FIFO into the analyzer (the timer calls it; public for tests) */
+  /** one poll: drain the FIFO into the analyzer, and once more after a window's analysis (the timer calls it; public for tests) */
   poll(): void {
-    const count = this.#sensor.readFifo(this.#samples);
+    const startMs = Time.ticks;
+    const windows = this.#windows;
+    this.#drain();
+    if (this.#windows !== windows) this.#drain();
+    const pollMs = Time.delta(startMs);
+    if (pollMs > this.#maxPollMs) this.#maxPollMs = pollMs;
+  }
+
+  #drain(): void {
+    const count = this.#sensor.readFifo(this.#block);
     if (count < 0) {
       if (count === FIFO_OVERRUN) this.#overruns++;
       else if (count === FIFO_ERROR) this.#errors++;
       this.#analyzer.resynchronise();
       return;
     }
-    const samples = this.#samples;
-    const analyzer = this.#analyzer;
-    for (let i = 0; i < count; i++) {
-      const result = analyzer.push(samples[i * 3]!, samples[i * 3 + 1]!, samples[i * 3 + 2]!);
-      if (result && this.onWindow) this.onWindow(result);
-    }
+    this.#analyzer.pushBlock(this.#block, count, this.#onWindow);
     this.#sampleCount += count;
   }
 }

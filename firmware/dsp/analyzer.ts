@@ -1,17 +1,20 @@
-// The on-device vibration analyzer: samples in (m/s², per axis), one WindowResult out per hop.
-// Per-sample path: three typed-array stores and a counter. Per window: features of each axis
-// (axis-features.ts), the ISO 10816-3 zone, fixed velocity thresholds, the anomaly score against
-// a learned baseline, and alerts with hysteresis. Every buffer is made in the constructor or in
-// configure(); the WindowResult is one object, reused: copy what you keep.
-import type { AlertKind, MachineClass, ZoneIndex } from "../../protocol/messages.js";
+// The on-device vibration analyzer: int16 sensor counts in (whole FIFO blocks), one WindowResult
+// out per hop. The per-window numeric work is the DSP core's (dsp-core.ts: native C on the device,
+// the TypeScript reference on request); here: the dominant axis, the ISO 10816-3 zone, the anomaly
+// score against a learned baseline, and the alerts (alert-policy.ts). Every buffer is made in the
+// constructor or in configure(); the WindowResult is one object, reused: copy what you keep.
+import type { MachineClass, ZoneIndex } from "../../protocol/messages.js";
 import { MAX_BANDS } from "../../protocol/limits.js";
-import { AxisFeatures, type AxisStats, type SampleRing } from "./axis-features.js";
+import { AlertPolicy, type AlertEvent } from "./alert-policy.js";
+import { AXIS_STRIDE, FEATURE, newFeatures, type DspCore, type DspCoreKind } from "./dsp-core.js";
 import { isPowerOfTwo } from "./fft.js";
-import { HysteresisAlarm, type AlarmLevel } from "./hysteresis.js";
 import { DEFAULT_MACHINE_CLASS, ISO_ZONE_LIMITS_MM_S, isoZone } from "./iso-zones.js";
+import { NativeDspCore } from "./native-core.js";
+import { ReferenceDspCore } from "./reference-core.js";
 import { WelfordBaseline, type Baseline } from "./welford-baseline.js";
 
 export type { Baseline } from "./welford-baseline.js";
+export type { AlertEvent } from "./alert-policy.js";
 
 export interface AnalyzerConfig {
   sampleRateHz: number;
@@ -34,8 +37,8 @@ export interface AnalyzerConfig {
   /** band-energy edges, Hz (ascending); capped like the velocity band; at most MAX_BANDS bands */
   bandEdgesHz?: number[];
   /**
-   * the sensor's resolution (one LSB), m/s²: when set (> 0) the window is kept as int16 counts of
-   * it, halving the ring memory (the sampler sets it from the driver); 0: float32 (replay)
+   * m/s² per count of the int16 samples pushBlock() takes (the sampler sets it from the driver's
+   * countMS2). push() quantises m/s² to counts of it; 0: DEFAULT_QUANTUM_MS2 (±16 g in int16)
    */
   sampleQuantumMS2?: number;
   /** sensor full scale, m/s²: a window whose peak reaches 98% of it raises a "sensor" alert (clipping) */
@@ -43,13 +46,8 @@ export interface AnalyzerConfig {
   /** hysteresis: deadband fraction below a limit to clear, windows to confirm a change */
   hysteresisDeadband?: number;
   confirmWindows?: number;
-}
-
-export interface AlertEvent {
-  kind: AlertKind;
-  level: AlarmLevel;
-  value: number;
-  limit: number;
+  /** which DSP core computes the window: "native" (the C core, default) or "reference" (TypeScript) */
+  dspCore?: DspCoreKind;
 }
 
 export interface WindowResult {
@@ -75,44 +73,36 @@ export interface WindowResult {
 /** the features the anomaly baseline learns: vrms x,y,z, arms x,y,z, crest, kurtosis */
 export const ANOMALY_FEATURES = ["vrmsX", "vrmsY", "vrmsZ", "armsX", "armsY", "armsZ", "crest", "kurtosis"] as const;
 export const DEFAULT_BAND_EDGES_HZ: readonly number[] = [10, 50, 100, 200, 500, 1000];
-const CLIP_FRACTION = 0.98;
+/** count size when none is configured: ±16 g over the int16 range */
+export const DEFAULT_QUANTUM_MS2 = (16 * 9.80665) / 32767;
 
-const KIND_INDEX: Record<AlertKind, number> = { zone: 0, vrms: 1, anomaly: 2, sensor: 3 };
+export type WindowListener = (result: WindowResult) => void;
 
 export class VibrationAnalyzer {
   #config: Required<Omit<AnalyzerConfig, "baseline">>;
-  #rings: SampleRing[] = [];
-  /** m/s² per ring unit (the quantum), and its inverse for push() */
-  #ringScale = 1;
-  #ringInverse = 1;
-  #axes: AxisFeatures;
-  #head = 0;
-  #filled = 0;
-  #sinceWindow = 0;
+  readonly #core: DspCore;
+  /** m/s² per count, and its inverse for push() */
+  #countMS2 = DEFAULT_QUANTUM_MS2;
+  #inverseCount = 1 / DEFAULT_QUANTUM_MS2;
+  /** push()'s one-sample block */
+  readonly #one = new Int16Array(3);
+  readonly #coreFeatures = newFeatures();
   #features = new Float64Array(ANOMALY_FEATURES.length);
-  #peak = new Float64Array(3);
-  #kurtosis = new Float64Array(3);
-  #maxAbs = new Float64Array(3);
-  /** band acceleration RMS per axis; the dominant axis's is copied into the result */
-  #axisBands: Float32Array[] = [];
   #baseline = new WelfordBaseline(ANOMALY_FEATURES.length);
   #pushedBaseline = false;
-  /** zone, vrms, anomaly, sensor; the zone alarm is strict: a boundary value belongs to the lower zone */
-  #alarms = [new HysteresisAlarm(0.1, 2, true), new HysteresisAlarm(), new HysteresisAlarm(), new HysteresisAlarm()];
-  #events: AlertEvent[];
+  readonly #policy = new AlertPolicy();
   readonly result: WindowResult;
 
   constructor(config: AnalyzerConfig) {
     this.#config = withDefaults(config);
-    this.#events = (["zone", "vrms", "anomaly", "sensor"] as const).map((kind) => ({ kind, level: 0 as AlarmLevel, value: 0, limit: 0 }));
+    this.#core = this.#config.dspCore === "reference" ? new ReferenceDspCore() : new NativeDspCore();
     this.result = {
       index: -1, sampleRateHz: 0, windowSamples: 0, accelRmsMS2: new Float32Array(3), velocityRmsMmS: new Float32Array(3),
       bandHz: [0, 0], peakMS2: 0, crest: 0, kurtosis: 0, bandRmsMS2: new Float32Array(0), bandEdgesHz: [], dominantAxis: 0,
       zone: 0, anomaly: null, baselineState: 0, alerts: [],
     };
-    this.#axes = new AxisFeatures(this.#config.windowSamples, this.#config.sampleRateHz, [10, 1000], [10, 1000]);
     this.#rebuild();
-    this.#applyHysteresis();
+    this.#policy.configure(this.#config);
     if (config.baseline) this.setBaseline(config.baseline);
   }
 
@@ -120,32 +110,29 @@ export class VibrationAnalyzer {
     return this.#config;
   }
 
-  /** bytes held in typed arrays (the analyzer's share of the device's memory budget) */
+  /** which core computes the windows */
+  get dspCore(): DspCoreKind {
+    return this.#core.kind;
+  }
+
+  /** bytes the DSP core holds (on the device: outside the XS heap for the native core) plus the result's bands */
   get bufferBytes(): number {
-    const bands = this.result.bandRmsMS2.byteLength * 4;
-    return this.#rings.reduce((sum, ring) => sum + ring.byteLength, 0) + this.#axes.bufferBytes + bands;
+    return this.#core.bufferBytes + this.result.bandRmsMS2.byteLength;
   }
 
   /** changes only the given fields; a new rate, window or band restarts the current window */
   configure(partial: Partial<AnalyzerConfig>): void {
     const { baseline, ...rest } = partial;
     const previous = this.#config;
-    this.#config = withDefaults({ ...previous, ...rest });
+    this.#config = withDefaults({ ...previous, ...rest, dspCore: previous.dspCore });
     const c = this.#config;
     if (c.sampleRateHz !== previous.sampleRateHz || c.windowSamples !== previous.windowSamples || c.hopSamples !== previous.hopSamples
       || c.sampleQuantumMS2 !== previous.sampleQuantumMS2 || c.velocityBandHz.join() !== previous.velocityBandHz.join() || c.bandEdgesHz.join() !== previous.bandEdgesHz.join()) {
       this.#rebuild();
     }
-    this.#applyHysteresis();
+    this.#policy.configure(c);
     if (baseline) this.setBaseline(baseline);
     else if (partial.learningWindows !== undefined && partial.learningWindows > 0) this.relearn();
-  }
-
-  #applyHysteresis(): void {
-    for (const alarm of this.#alarms) {
-      alarm.deadband = this.#config.hysteresisDeadband;
-      alarm.confirmWindows = this.#config.confirmWindows;
-    }
   }
 
   /** adopts a baseline (pushed or persisted): the anomaly score is live at once */
@@ -166,86 +153,86 @@ export class VibrationAnalyzer {
 
   /** drops the partial window (after a FIFO overrun): the next window is made of fresh samples only */
   resynchronise(): void {
-    this.#filled = 0;
-    this.#sinceWindow = 0;
-    this.#head = 0;
+    this.#core.reset();
   }
 
-  /** adds one sample (m/s²); returns the window result when this sample completes a window, else null */
+  /**
+   * Takes `count` interleaved x, y, z int16 samples (counts of sampleQuantumMS2) from `block`, as a
+   * FIFO drain delivers them: no JavaScript per sample. Calls onWindow with the result of each
+   * window the block completes, before taking the samples after it.
+   */
+  pushBlock(block: Int16Array, count: number, onWindow?: WindowListener): void {
+    const core = this.#core;
+    let offset = 0;
+    while (offset < count) {
+      const taken = core.push(block, offset, count - offset);
+      offset += taken;
+      if (core.analyse(this.#coreFeatures)) {
+        this.#finishWindow();
+        onWindow?.(this.result);
+      } else if (taken === 0) {
+        throw new Error("analyzer: the DSP core took no samples and had no window ready");
+      }
+    }
+  }
+
+  /** adds one sample (m/s², quantised to counts); returns the window result when it completes a window, else null */
   push(x: number, y: number, z: number): WindowResult | null {
-    const head = this.#head;
-    const inverse = this.#ringInverse;
-    if (inverse === 1) {
-      this.#rings[0]![head] = x;
-      this.#rings[1]![head] = y;
-      this.#rings[2]![head] = z;
-    } else {
-      this.#rings[0]![head] = toCount(x * inverse);
-      this.#rings[1]![head] = toCount(y * inverse);
-      this.#rings[2]![head] = toCount(z * inverse);
-    }
-    const n = this.#config.windowSamples;
-    this.#head = head + 1 === n ? 0 : head + 1;
-    if (this.#filled < n) {
-      this.#filled++;
-      if (this.#filled < n) return null;
-    } else if (++this.#sinceWindow < this.#config.hopSamples) {
-      return null;
-    }
-    this.#sinceWindow = 0;
-    this.#analyse();
+    const one = this.#one;
+    const inverse = this.#inverseCount;
+    one[0] = toCount(x * inverse);
+    one[1] = toCount(y * inverse);
+    one[2] = toCount(z * inverse);
+    this.#core.push(one, 0, 1);
+    if (!this.#core.analyse(this.#coreFeatures)) return null;
+    this.#finishWindow();
     return this.result;
   }
 
   #rebuild(): void {
     const c = this.#config;
     const n = c.windowSamples;
-    const quantum = c.sampleQuantumMS2;
-    this.#rings = quantum > 0 ? [new Int16Array(n), new Int16Array(n), new Int16Array(n)] : [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
-    this.#ringScale = quantum > 0 ? quantum : 1;
-    this.#ringInverse = quantum > 0 ? 1 / quantum : 1;
+    this.#countMS2 = c.sampleQuantumMS2 > 0 ? c.sampleQuantumMS2 : DEFAULT_QUANTUM_MS2;
+    this.#inverseCount = 1 / this.#countMS2;
     const usableHz = c.sampleRateHz / 2.56;
     const bandHz: [number, number] = [c.velocityBandHz[0], Math.min(c.velocityBandHz[1], usableHz)];
     const edges = c.bandEdgesHz.filter((edge) => edge < bandHz[1]);
     if (edges.length === 0 || edges[edges.length - 1]! < bandHz[1]) edges.push(bandHz[1]);
     while (edges.length > MAX_BANDS + 1) edges.pop();
-    this.#axes.configure(n, c.sampleRateHz, bandHz, edges);
+    this.#core.configure({ windowSamples: n, hopSamples: c.hopSamples, sampleRateHz: c.sampleRateHz, countMS2: this.#countMS2, bandHz, bandEdgesHz: edges });
     const r = this.result;
     r.sampleRateHz = c.sampleRateHz;
     r.windowSamples = n;
     r.bandHz = bandHz;
     r.bandEdgesHz = edges;
     r.bandRmsMS2 = new Float32Array(Math.max(0, edges.length - 1));
-    this.#axisBands = [0, 1, 2].map(() => new Float32Array(r.bandRmsMS2.length));
-    this.resynchronise();
   }
 
-  #analyse(): void {
+  /** the result of the window the core just analysed: dominant axis, zone, anomaly, alerts */
+  #finishWindow(): void {
     const c = this.#config;
     const r = this.result;
-    const axes = this.#axes;
-    const stats = axes.stats;
-    const bands = this.#axisBands;
-    // x and y share one FFT, z has its own
-    axes.analyse(this.#rings[0]!, this.#rings[1]!, this.#head, this.#ringScale, bands[0]!, bands[1]!);
-    for (let a = 0; a < 2; a++) this.#keep(a, stats, a);
-    axes.analyse(this.#rings[2]!, null, this.#head, this.#ringScale, bands[2]!, null);
-    this.#keep(2, stats, 0);
+    const f = this.#coreFeatures;
     let dominant: 0 | 1 | 2 = 0;
     let vmax = 0;
+    let maxAbs = 0;
     for (let a = 0; a < 3; a++) {
+      const base = a * AXIS_STRIDE;
+      r.accelRmsMS2[a] = f[base + FEATURE.rmsMS2]!;
+      r.velocityRmsMmS[a] = f[base + FEATURE.velocityRmsMmS]!;
       if (r.accelRmsMS2[a]! > r.accelRmsMS2[dominant]!) dominant = a as 0 | 1 | 2;
       if (r.velocityRmsMmS[a]! > vmax) vmax = r.velocityRmsMmS[a]!;
+      if (f[base + FEATURE.maxAbsMS2]! > maxAbs) maxAbs = f[base + FEATURE.maxAbsMS2]!;
       this.#features[a] = r.velocityRmsMmS[a]!;
       this.#features[3 + a] = r.accelRmsMS2[a]!;
     }
     // peak, crest, kurtosis and band energies come from the dominant axis (largest acceleration RMS)
-    r.peakMS2 = this.#peak[dominant]!;
+    const base = dominant * AXIS_STRIDE;
+    r.peakMS2 = f[base + FEATURE.peakMS2]!;
     const rms = r.accelRmsMS2[dominant]!;
     r.crest = rms > 0 ? r.peakMS2 / rms : 0;
-    r.kurtosis = this.#kurtosis[dominant]!;
-    r.bandRmsMS2.set(bands[dominant]!);
-    const maxAbs = Math.max(this.#maxAbs[0]!, this.#maxAbs[1]!, this.#maxAbs[2]!);
+    r.kurtosis = f[base + FEATURE.kurtosis]!;
+    for (let b = 0; b < r.bandRmsMS2.length; b++) r.bandRmsMS2[b] = f[base + FEATURE.bands + b]!;
     this.#features[6] = r.crest;
     this.#features[7] = r.kurtosis;
     r.index++;
@@ -263,35 +250,11 @@ export class VibrationAnalyzer {
     }
 
     r.alerts.length = 0;
-    const limits = ISO_ZONE_LIMITS_MM_S[c.machineClass];
-    this.#check("zone", vmax, limits[1], limits[2]);
-    this.#check("vrms", vmax, c.velocityWarnMmS, c.velocityAlarmMmS);
-    this.#check("anomaly", r.anomaly ?? 0, 0, c.anomalyAlarm);
-    this.#check("sensor", maxAbs, 0, c.fullScaleMS2 * CLIP_FRACTION);
-  }
-
-  /** copies the features of one analysed axis (stats slot) into the result for `axis` */
-  #keep(axis: number, stats: AxisStats, slot: number): void {
-    this.result.accelRmsMS2[axis] = stats.rms[slot]!;
-    this.result.velocityRmsMmS[axis] = stats.velocityRmsMmS[slot]!;
-    this.#peak[axis] = stats.peak[slot]!;
-    this.#kurtosis[axis] = stats.kurtosis[slot]!;
-    this.#maxAbs[axis] = stats.maxAbs[slot]!;
-  }
-
-  #check(kind: AlertKind, value: number, warnLimit: number, alarmLimit: number): void {
-    const i = KIND_INDEX[kind];
-    const alarm = this.#alarms[i]!;
-    if (!alarm.update(value, warnLimit, alarmLimit)) return;
-    const event = this.#events[i]!;
-    event.level = alarm.level;
-    event.value = value;
-    event.limit = alarm.level === 2 ? alarmLimit : alarm.level === 1 ? warnLimit : value;
-    this.result.alerts.push(event);
+    this.#policy.evaluate({ velocityMaxMmS: vmax, anomaly: r.anomaly, maxAbsMS2: maxAbs }, c, r.alerts);
   }
 }
 
-/** a sample in quantum units, rounded and saturated to int16 (never wrapped) */
+/** a sample in counts, rounded and saturated to int16 (never wrapped) */
 function toCount(value: number): number {
   const rounded = Math.round(value);
   return rounded > 32767 ? 32767 : rounded < -32768 ? -32768 : rounded;
@@ -309,6 +272,7 @@ function withDefaults(config: AnalyzerConfig): Required<Omit<AnalyzerConfig, "ba
     sampleQuantumMS2: 0,
     hysteresisDeadband: 0.1,
     confirmWindows: 2,
+    dspCore: "native" as DspCoreKind,
     ...stripUndefined(config),
   };
   delete (c as AnalyzerConfig).baseline;
@@ -322,6 +286,7 @@ function withDefaults(config: AnalyzerConfig): Required<Omit<AnalyzerConfig, "ba
   if (!(c.hysteresisDeadband >= 0 && c.hysteresisDeadband < 1)) throw new RangeError(`hysteresisDeadband must be in [0, 1), got ${c.hysteresisDeadband}`);
   if (!Number.isInteger(c.confirmWindows) || c.confirmWindows < 1) throw new RangeError(`confirmWindows must be an integer >= 1, got ${c.confirmWindows}`);
   if (!(c.sampleQuantumMS2 >= 0)) throw new RangeError(`sampleQuantumMS2 must be >= 0, got ${c.sampleQuantumMS2}`);
+  if (c.dspCore !== "native" && c.dspCore !== "reference") throw new RangeError(`dspCore must be native or reference, got ${String(c.dspCore)}`);
   if (!(c.machineClass in ISO_ZONE_LIMITS_MM_S)) throw new RangeError(`machineClass must be 1r, 1f, 2r or 2f, got ${String(c.machineClass)}`);
   if (!Number.isInteger(c.learningWindows) || c.learningWindows < 0) throw new RangeError(`learningWindows must be an integer >= 0, got ${c.learningWindows}`);
   const [low, high] = c.velocityBandHz;

@@ -176,15 +176,17 @@ export class AxisFeatures {
   /** mean, RMS, peak, kurtosis of one ring into stats[slot]; the windowed, mean-removed samples into out */
   #timeDomain(ring: SampleRing, head: number, ringScale: number, out: Float32Array, slot: number): void {
     const n = this.#n;
+    // the sum of the raw counts is exact, so a flat window leaves d = 0 exactly (not a rounding residue)
     let sum = 0;
     let maxAbs = 0;
     for (let i = 0; i < n; i++) {
-      const v = ring[i]! * ringScale;
+      const v = ring[i]!;
       sum += v;
       if (v > maxAbs) maxAbs = v;
       else if (-v > maxAbs) maxAbs = -v;
     }
-    const mean = sum / n;
+    maxAbs *= ringScale;
+    const mean = (sum / n) * ringScale;
     let m2 = 0;
     let m4 = 0;
     let peak = 0;

@@ -39,3 +39,9 @@ interface ArrayBufferConstructor {
   /** XS: a string's UTF-8 bytes */
   fromString(value: string): ArrayBuffer;
 }
+
+// xs host functions: on the device xsc compiles native("name") into the host function `name` (C,
+// e.g. firmware/dsp/native/dsp-binding.c); the simulator's bundle defines it as a global lookup.
+// The SDK's exact declaration (xs/includes/xs.d.ts:101), so this tsconfig and mcconfig agree.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- mirrors the SDK's typing
+declare function native(name: string): (...args: any[]) => any;

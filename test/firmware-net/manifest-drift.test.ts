@@ -22,7 +22,7 @@ const manifest = JSON.parse(readFileSync(resolve(repoRoot, "firmware/manifest.js
 /** specifiers the included SDK manifests provide (manifest_base/net, modules/io, dns, preference, tls_419, instrumentation; embedded:io/socket/tcp/tls comes from examples/io/tcp/tlssocket) */
 const SDK_MODULES = [
   "timer", "time", "net", "preference", "instrumentation", "mc/config", "Resource",
-  "embedded:io/i2c", "embedded:io/smbus", "embedded:io/socket/tcp", "embedded:io/socket/udp", "embedded:io/socket/tcp/tls",
+  "embedded:io/i2c", "embedded:io/smbus", "embedded:io/spi", "embedded:io/socket/tcp", "embedded:io/socket/udp", "embedded:io/socket/tcp/tls",
   "embedded:network/dns/resolver/udp",
 ];
 

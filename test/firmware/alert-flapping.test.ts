@@ -1,5 +1,7 @@
 // Alerts must not flap: a value jittering around a threshold raises one alert, not one per window;
 // it clears only below the deadband; alerts report state changes only.
+// Runs in Node (V8), where the native C core is not linked: the analyzer uses the TypeScript
+// reference core here (dspCore "reference"); the policy under test is the same for both cores.
 import { describe, expect, it } from "vitest";
 import { HysteresisAlarm } from "../../firmware/dsp/hysteresis.js";
 import { VibrationAnalyzer } from "../../firmware/dsp/analyzer.js";
@@ -32,6 +34,7 @@ describe("alert hysteresis", () => {
 
   it("the analyzer reports zone and fixed-threshold alerts as state changes only", () => {
     const analyzer = new VibrationAnalyzer({
+      dspCore: "reference",
       sampleRateHz: 3200, windowSamples: 256, hopSamples: 256, learningWindows: 0, velocityWarnMmS: 3, velocityAlarmMmS: 6,
     });
     const alerts: { kind: string; level: number }[] = [];
@@ -60,6 +63,7 @@ describe("zone alert at an exact boundary", () => {
 
   it("the analyzer applies hysteresis settings given at construction", () => {
     const analyzer = new VibrationAnalyzer({
+      dspCore: "reference",
       sampleRateHz: 3200, windowSamples: 256, hopSamples: 256, learningWindows: 0, velocityAlarmMmS: 3, confirmWindows: 1,
     });
     let first: string | undefined;

@@ -1,6 +1,8 @@
 // The analyzer's configuration seam: configure() changes only what it is given, a change of rate or
 // window restarts the window (no window mixes two configurations), bad values are refused with an
 // error naming the field, and a clipping window raises a "sensor" alert.
+// Runs in Node (V8), where the native C core is not linked: the analyzer uses the TypeScript
+// reference core here (dspCore "reference"); the policy under test is the same for both cores.
 import { describe, expect, it } from "vitest";
 import { VibrationAnalyzer, type WindowResult } from "../../firmware/dsp/analyzer.js";
 
@@ -15,13 +17,13 @@ function pushTone(analyzer: VibrationAnalyzer, samples: number, amplitudeMS2: nu
 
 describe("analyzer configuration", () => {
   it("configure() changes only the given fields", () => {
-    const analyzer = new VibrationAnalyzer({ sampleRateHz: 3200, windowSamples: 512, hopSamples: 256, learningWindows: 3, machineClass: "1f", velocityAlarmMmS: 9 });
+    const analyzer = new VibrationAnalyzer({ dspCore: "reference", sampleRateHz: 3200, windowSamples: 512, hopSamples: 256, learningWindows: 3, machineClass: "1f", velocityAlarmMmS: 9 });
     analyzer.configure({ velocityWarnMmS: 5 });
     expect(analyzer.config).toMatchObject({ sampleRateHz: 3200, windowSamples: 512, hopSamples: 256, learningWindows: 3, machineClass: "1f", velocityAlarmMmS: 9, velocityWarnMmS: 5 });
   });
 
   it("a new window length restarts the window: the next result needs a full window of new samples", () => {
-    const analyzer = new VibrationAnalyzer({ sampleRateHz: 3200, windowSamples: 512, hopSamples: 512, learningWindows: 1 });
+    const analyzer = new VibrationAnalyzer({ dspCore: "reference", sampleRateHz: 3200, windowSamples: 512, hopSamples: 512, learningWindows: 1 });
     expect(pushTone(analyzer, 400, 1)).toEqual([]);
     analyzer.configure({ windowSamples: 256, hopSamples: 256 });
     expect(pushTone(analyzer, 255, 1)).toEqual([]);
@@ -37,7 +39,7 @@ describe("analyzer configuration", () => {
     [{ velocityBandHz: [900, 100] as [number, number] }, /velocityBandHz \[900, 100\]/],
     [{ confirmWindows: 0 }, /confirmWindows must be an integer >= 1, got 0/],
   ])("refuses %j with an error naming the field, and keeps the old configuration", (bad, message) => {
-    const analyzer = new VibrationAnalyzer({ sampleRateHz: 3200, windowSamples: 512, hopSamples: 512, learningWindows: 1 });
+    const analyzer = new VibrationAnalyzer({ dspCore: "reference", sampleRateHz: 3200, windowSamples: 512, hopSamples: 512, learningWindows: 1 });
     expect(() => analyzer.configure(bad)).toThrow(message);
     expect(analyzer.config.windowSamples).toBe(512);
     expect(pushTone(analyzer, 512, 1)).toHaveLength(1);
@@ -45,7 +47,7 @@ describe("analyzer configuration", () => {
 
   it("a window that reaches the sensor's full scale raises a sensor alert, and it clears when clipping stops", () => {
     const fullScale = 2 * 9.80665;
-    const analyzer = new VibrationAnalyzer({ sampleRateHz: 3200, windowSamples: 256, hopSamples: 256, learningWindows: 0, fullScaleMS2: fullScale });
+    const analyzer = new VibrationAnalyzer({ dspCore: "reference", sampleRateHz: 3200, windowSamples: 256, hopSamples: 256, learningWindows: 0, fullScaleMS2: fullScale });
     const quiet = pushTone(analyzer, 256 * 3, 5);
     expect(quiet.flatMap((w) => w.alerts).filter((a) => a.kind === "sensor")).toEqual([]);
     const clipping = pushTone(analyzer, 256 * 3, fullScale);

@@ -1,6 +1,8 @@
 // The anomaly baseline: Welford's online mean and spread equal the two-pass values; the score is
 // null while learning, small for the machine it learned, large for a changed one; a pushed or
 // persisted baseline works at once; a malformed baseline is refused with a clear error.
+// Runs in Node (V8), where the native C core is not linked: the analyzer uses the TypeScript
+// reference core here (dspCore "reference"); the policy under test is the same for both cores.
 import { describe, expect, it } from "vitest";
 import { WelfordBaseline } from "../../firmware/dsp/welford-baseline.js";
 import { VibrationAnalyzer } from "../../firmware/dsp/analyzer.js";
@@ -36,7 +38,7 @@ describe("anomaly baseline", () => {
   });
 
   it("is null while learning, low on the learned machine, high when the vibration changes", () => {
-    const analyzer = new VibrationAnalyzer({ sampleRateHz: 3200, windowSamples: 512, hopSamples: 512, learningWindows: 8, anomalyAlarm: 4 });
+    const analyzer = new VibrationAnalyzer({ dspCore: "reference", sampleRateHz: 3200, windowSamples: 512, hopSamples: 512, learningWindows: 8, anomalyAlarm: 4 });
     const learning = feedTone(analyzer, 8, 2, 1);
     expect(learning.every((w) => w.anomaly === null && w.state === 0)).toBe(true);
     const same = feedTone(analyzer, 4, 2, 2);
@@ -50,18 +52,18 @@ describe("anomaly baseline", () => {
   });
 
   it("uses a pushed baseline at once (state 2) and round-trips getBaseline as plain data", () => {
-    const learner = new VibrationAnalyzer({ sampleRateHz: 3200, windowSamples: 512, hopSamples: 512, learningWindows: 6 });
+    const learner = new VibrationAnalyzer({ dspCore: "reference", sampleRateHz: 3200, windowSamples: 512, hopSamples: 512, learningWindows: 6 });
     feedTone(learner, 6, 2, 4);
     const baseline = JSON.parse(JSON.stringify(learner.getBaseline()));
     expect(baseline.n).toBe(6);
-    const device = new VibrationAnalyzer({ sampleRateHz: 3200, windowSamples: 512, hopSamples: 512, learningWindows: 6, baseline });
+    const device = new VibrationAnalyzer({ dspCore: "reference", sampleRateHz: 3200, windowSamples: 512, hopSamples: 512, learningWindows: 6, baseline });
     const first = feedTone(device, 1, 2, 5);
     expect(first[0]!.state).toBe(2);
     expect(first[0]!.anomaly).not.toBeNull();
   });
 
   it("refuses a baseline of the wrong shape or with a negative spread, naming the problem", () => {
-    const analyzer = new VibrationAnalyzer({ sampleRateHz: 3200, windowSamples: 512, hopSamples: 512, learningWindows: 6 });
+    const analyzer = new VibrationAnalyzer({ dspCore: "reference", sampleRateHz: 3200, windowSamples: 512, hopSamples: 512, learningWindows: 6 });
     expect(() => analyzer.setBaseline({ mean: [1, 2], sd: [1, 1], n: 3 })).toThrow(/baseline needs 8 means and sds, got 2 and 2/);
     expect(() => analyzer.setBaseline({ mean: Array(8).fill(1), sd: [...Array(7).fill(1), -1], n: 3 })).toThrow(/baseline feature 7/);
   });

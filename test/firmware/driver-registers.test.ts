@@ -9,7 +9,7 @@ const G = 9.80665;
 const RANGES = [2, 4, 8, 16] as const;
 
 interface Opened { error?: string; sampleRateHz?: number; rangeG?: number }
-interface Burst { count: number; values: number[] }
+interface Burst { count: number; values: number[]; raw: number[] }
 interface BusStats { transactions: number; readTransactions: number; bytesRead: number; bytesWritten: number }
 
 describe("accelerometer drivers against register models (XS)", () => {
@@ -111,6 +111,41 @@ describe("accelerometer drivers against register models (XS)", () => {
       expect(burst.values[i * 3 + 2]!).toBeLessThanOrEqual(rangeG * G + 1e-4);
       expect(burst.values[i * 3 + 2]!).toBeGreaterThan(rangeG * G - lsbMS2 - 1e-4);
     }
+  });
+
+  describe("block contract: readFifo() hands over the part's raw int16 words", () => {
+    it.each([
+      ["lis3dh", 400, 16], // 12-bit, left-justified: the low 4 bits are 0
+      ["lis3dh", 5376, 256], // 8-bit, left-justified: the low 8 bits are 0
+      ["adxl345", 3200, 1], // right-justified
+    ] as const)("%s at %d Hz: words as the part outputs them (steps of %d), m/s² = word × countMS2", async (part, rateHz, step) => {
+      await xs.value("setup", { part, signal: constant([3.1, -4.7, 9.2]), rateHz, rangeG: 2 });
+      await xs.value("advance", { ms: 4 });
+      const burst = await xs.value<Burst>("readFifo");
+      expect(burst.count).toBeGreaterThan(0);
+      expect(burst.raw).toHaveLength(burst.count * 3);
+      for (const word of burst.raw) expect(Math.abs(word % step)).toBe(0);
+      const lsbMS2 = part === "adxl345" ? G / 256 : (rateHz === 400 ? 0.001 : 0.016) * G;
+      for (let i = 0; i < burst.raw.length; i++) expect(burst.values[i]).toBeCloseTo((burst.raw[i]! * lsbMS2) / step, 9);
+      expect(Math.abs(burst.values[0]! - 3.1)).toBeLessThanOrEqual(lsbMS2 / 2 + 1e-9);
+    });
+
+    it.each([["lis3dh", 1344], ["adxl345", 3200]] as const)("%s: reads into whichever buffer it is given; one too short is FIFO_ERROR via onError", async (part, rateHz) => {
+      await xs.value("setup", { part, signal: constant([1, 2, 3]), rateHz });
+      await xs.value("windows"); // clears earlier errors
+      const reads: Burst[] = [];
+      for (const words of [undefined, 96, undefined, 200]) {
+        await xs.value("advance", { ms: 3 });
+        reads.push(await xs.value<Burst>("readFifo", { words }));
+      }
+      for (const burst of reads) {
+        expect(burst.count).toBeGreaterThan(0);
+        expect(burst.raw.slice(0, 3)).toEqual(reads[0]!.raw.slice(0, 3));
+      }
+      await xs.value("advance", { ms: 3 });
+      expect((await xs.value<Burst>("readFifo", { words: 95 })).count).toBe(-2);
+      expect((await xs.value<{ errors: string[] }>("windows")).errors).toEqual(["readFifo: the buffer holds 95 words, a full FIFO needs 96"]);
+    });
   });
 
   it.each([["lis3dh", 1344], ["adxl345", 3200]] as const)("%s: a tone read through the FIFO and the sampler gives the analytic velocity RMS", async (part, rateHz) => {

@@ -29,7 +29,9 @@ describe("firmware DSP known answers (XS)", () => {
     const w = await analyse([[[hz, 4, 0.3]], [], []]);
     const expected = analyticVrmsMmS([[hz, 4]]);
     expect(Math.abs(w.vrms[0]! - expected) / expected).toBeLessThan(0.05);
-    expect(w.vrms[1]).toBeLessThan(1e-6);
+    // x and y share one FFT, in float32 in the native core: what leaks into the empty y axis is
+    // at float precision (~1e-7 of x), not a real component
+    expect(w.vrms[1]).toBeLessThan(1e-5 * expected);
   });
 
   it("velocity RMS of sums of tones matches the analytic value on each axis", async () => {

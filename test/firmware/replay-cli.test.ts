@@ -78,6 +78,38 @@ describe("vibewatch replay", () => {
     expect(Math.abs(w.vrms[0] - analyticVrmsMmS([[50, 5]])) / analyticVrmsMmS([[50, 5]])).toBeLessThan(0.05);
   });
 
+  // issue 13: the native core keeps replay within 2 % of the analytic answers on tones, traps (a large
+  // 3 Hz sway and a 1200 Hz tone, both outside the band) and mixtures; --reference agrees with it
+  function tonesCsv(name: string, axes: [number, number][][], rows: number, rateHz = 3200): string {
+    const lines = ["x,y,z"];
+    for (let i = 0; i < rows; i++) {
+      const t = i / rateHz;
+      lines.push(axes.map((tones) => tones.reduce((sum, [hz, a]) => sum + a * Math.sin(2 * Math.PI * hz * t), 0).toFixed(6)).join(","));
+    }
+    return file(name, lines.join("\n") + "\n");
+  }
+  const mixes: [string, [number, number][][]][] = [
+    ["tones", [[[160, 4]], [[400, 6]], [[900, 8]]]],
+    ["traps", [[[80, 3], [3, 1]], [[160, 4], [1200, 5]], [[50, 2]]]],
+    ["mixtures", [[[25, 2], [120, 4], [400, 6]], [[15, 1], [700, 8]], [[60, 3], [240, 3]]]],
+  ];
+  it.each(mixes.map(([name, axes]) => ({ name, axes })))("$name: velocity RMS within 2 percent of the analytic answer, and --reference agrees within 0.5 percent", async ({ name, axes }) => {
+    const path = tonesCsv(`${name}.csv`, axes, 4096 * 2);
+    const native = await run(["--rate", "3200", "--window", "4096", "--learn", "1", path]);
+    const reference = await run(["--rate", "3200", "--window", "4096", "--learn", "1", "--reference", path]);
+    expect(native.code).toBe(0);
+    expect(reference.code).toBe(0);
+    const n = JSON.parse(native.out[1]!);
+    const r = JSON.parse(reference.out[1]!);
+    axes.forEach((tones, axis) => {
+      const expected = analyticVrmsMmS(tones);
+      expect(Math.abs(n.vrms[axis] - expected) / expected).toBeLessThan(0.02);
+      expect(Math.abs(n.vrms[axis] - r.vrms[axis]) / r.vrms[axis]).toBeLessThan(0.005);
+      expect(Math.abs(n.arms[axis] - r.arms[axis]) / r.arms[axis]).toBeLessThan(0.005);
+    });
+    expect(n.zone).toBe(r.zone);
+  });
+
   it("a rate the sensor cannot do is an error that names the rate it can", async () => {
     const { code, err } = await run(["--rate", "3200", "--window", "1024", "--sensor", "lis3dh", csv("lis.csv", 2048)]);
     expect(code).toBe(1);

@@ -1,25 +1,28 @@
 // XS bundle entry for driver and sampler tests, and for replay through a sensor: the simulated
 // board with one accelerometer model, the real driver, the FIFO sampler and the analyzer.
 // Commands:
-//   setup {part, signal, address?, identity?, rateHz?, rangeG?}  installs the board, opens the driver
-//   open {part, address?, rateHz?, rangeG?}    opens the driver again (e.g. after unplug); returns error text on failure
+//   setup {part, signal, bus?, boardAddress?, identity?, address?, rateHz?, rangeG?, select?, hz?}
+//                                              installs the board (bus "i2c" default, or "spi"), opens the driver
+//   open {address?, rateHz?, rangeG?, select?, hz?}  opens the driver again (e.g. after unplug); returns error text on failure
 //   registers                                  the model's register file
 //   configure {rateHz?, rangeG?}               driver.configure (only the given fields)
-//   readFifo                                   one burst: {count, values}
+//   readFifo {words?}                          one burst: {count, values (m/s²: raw words × countMS2), raw}
 //   sampler {analyzer, pollMs?}                starts a FifoSampler; windows are collected
 //   windows                                    collected window summaries, overruns, errors (and clears them)
 //   feed {samples}                             appends to the block signal source
-//   poll (one sampler poll by hand), stopSampler, close, unplug, plug, busStats, model
+//   poll (one sampler poll by hand), stopSampler, close, unplug, plug, busStats (I2C), spiBusStats, model
 // plus "advance" {ms} from the board.
 import SMBus from "embedded:io/smbus";
-import { installBoard, type Board } from "../board.js";
+import SPI from "embedded:io/spi";
+import { BOARD_SPI_PINS, BOARD_SPI_SELECT, installBoard, type Board } from "../board.js";
 import { i2cBusStats } from "../i2c-bus.js";
+import { spiBusStats } from "../host/spi.js";
 import { signalFromSpec, type SignalSpec } from "../signals/signal-spec.js";
 import { BlockSource } from "../signals/block-source.js";
 import { onHostCommand } from "../host-bridge.js";
 import { Lis3dh } from "../../drivers/lis3dh.js";
 import { Adxl345 } from "../../drivers/adxl345.js";
-import type { AccelFifoSensor, AccelFifoSensorOptions, SensorPart } from "../../drivers/accel-fifo-sensor.js";
+import { FIFO_DEPTH, type AccelFifoSensor, type AccelFifoSensorOptions, type SensorPart } from "../../drivers/accel-fifo-sensor.js";
 import { FifoSampler } from "../../drivers/sampler.js";
 import { VibrationAnalyzer, type AnalyzerConfig } from "../../dsp/analyzer.js";
 import { summariseWindow, type WindowSummary } from "./window-summary.js";
@@ -32,13 +35,17 @@ let sampler: FifoSampler | undefined;
 let source: ReturnType<typeof signalFromSpec> | undefined;
 let windows: WindowSummary[] = [];
 const errors: string[] = [];
-const burst = new Float32Array(32 * 3);
+let bus: "i2c" | "spi" = "i2c";
+const burst = new Int16Array(FIFO_DEPTH * 3);
 
 function open(message: Record<string, unknown>): { error?: string; sampleRateHz?: number; rangeG?: number } {
   sensor?.close();
   sensor = undefined;
+  const sensorBus: AccelFifoSensorOptions["sensor"] = bus === "spi"
+    ? { ...BOARD_SPI_PINS, io: SPI, select: (message.select as number | undefined) ?? BOARD_SPI_SELECT, hz: message.hz as number | undefined }
+    : { ...device.I2C.default, io: SMBus, address: message.address as number | undefined };
   const options: AccelFifoSensorOptions = {
-    sensor: { ...device.I2C.default, io: SMBus, address: message.address as number | undefined },
+    sensor: sensorBus,
     rateHz: message.rateHz as number | undefined,
     rangeG: message.rangeG as RangeG | undefined,
     onError: (error) => errors.push(error.message),
@@ -61,8 +68,9 @@ onHostCommand("setup", (message) => {
   sampler = undefined;
   board?.unplug();
   part = message.part as SensorPart;
+  bus = message.bus === "spi" ? "spi" : "i2c";
   source = signalFromSpec(message.signal as SignalSpec);
-  board = installBoard({ part, signal: source, address: message.boardAddress as number | undefined, identity: message.identity as number | undefined });
+  board = installBoard({ part, bus, signal: source, address: message.boardAddress as number | undefined, identity: message.identity as number | undefined });
   return open(message);
 });
 onHostCommand("open", (message) => open(message));
@@ -72,9 +80,13 @@ onHostCommand("configure", (message) => {
   opened().configure({ rateHz: message.rateHz as number | undefined, rangeG: message.rangeG as RangeG | undefined });
   return { sampleRateHz: opened().sampleRateHz, rangeG: opened().rangeG };
 });
-onHostCommand("readFifo", () => {
-  const count = opened().readFifo(burst);
-  return { count, values: Array.from(burst.subarray(0, Math.max(0, count) * 3)) };
+onHostCommand("readFifo", (message) => {
+  // {words}: into a fresh buffer of that many int16 words instead of the one kept for every call
+  const into = message.words === undefined ? burst : new Int16Array(message.words as number);
+  const count = opened().readFifo(into);
+  const raw = Array.from(into.subarray(0, Math.max(0, count) * 3));
+  const countMS2 = opened().countMS2;
+  return { count, values: raw.map((word) => word * countMS2), raw };
 });
 onHostCommand("sampler", (message) => {
   sampler?.stop();
@@ -117,3 +129,4 @@ onHostCommand("plug", () => {
   return undefined;
 });
 onHostCommand("busStats", () => ({ ...i2cBusStats }));
+onHostCommand("spiBusStats", () => ({ ...spiBusStats }));
