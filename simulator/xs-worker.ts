@@ -41,6 +41,11 @@ export interface XsWorkerOptions {
   stdout?: "ignore" | "inherit" | "pipe";
   /** the xsnap-worker executable to run; default dspXsWorkerPath */
   workerPath?: string;
+  /**
+   * runs the worker under a command, e.g. ["valgrind", "--tool=callgrind", "--callgrind-out-file=F"]:
+   * spawns prefix[0] with the rest of the prefix, the worker's path and its arguments
+   */
+  commandPrefix?: readonly string[];
 }
 
 export interface XsCallResult<T> {
@@ -70,8 +75,12 @@ export async function startXsWorker(options: XsWorkerOptions = {}): Promise<XsWo
   }
   // xsnap computes the path of its stock binary and hands it to spawn with the arguments and stdio
   // it needs (fds 3-8); this runs `bin` instead with the same (under XSNAP_DEBUG_RR it is `rr <path> ...`)
-  const spawnWorker = (command: string, args: readonly string[], spawnOptions: SpawnOptions): ChildProcess =>
-    command === "rr" ? spawn(command, [bin, ...args.slice(1)], spawnOptions) : spawn(bin, args, spawnOptions);
+  // with commandPrefix it is `prefix... <path> ...`
+  const prefix = options.commandPrefix ?? [];
+  const spawnWorker = (command: string, args: readonly string[], spawnOptions: SpawnOptions): ChildProcess => {
+    if (command === "rr") return spawn(command, [bin, ...args.slice(1)], spawnOptions);
+    return prefix.length > 0 ? spawn(prefix[0]!, [...prefix.slice(1), bin, ...args], spawnOptions) : spawn(bin, args, spawnOptions);
+  };
   const worker = await xsnap({
     os: osType(),
     spawn: spawnWorker,

@@ -5,7 +5,7 @@
 // constructor or in configure(); the WindowResult is one object, reused: copy what you keep.
 import type { MachineClass, ZoneIndex } from "../../protocol/messages.js";
 import { MAX_BANDS } from "../../protocol/limits.js";
-import { AlertPolicy, type AlertEvent } from "./alert-policy.js";
+import { AlertPolicy, type AlertEvent, type WindowMeasures } from "./alert-policy.js";
 import { AXIS_STRIDE, FEATURE, newFeatures, type DspCore, type DspCoreKind } from "./dsp-core.js";
 import { isPowerOfTwo } from "./fft.js";
 import { DEFAULT_MACHINE_CLASS, ISO_ZONE_LIMITS_MM_S, isoZone } from "./iso-zones.js";
@@ -91,6 +91,8 @@ export class VibrationAnalyzer {
   #baseline = new WelfordBaseline(ANOMALY_FEATURES.length);
   #pushedBaseline = false;
   readonly #policy = new AlertPolicy();
+  /** what the policy decides on, refilled per window (nothing allocated per window) */
+  readonly #measures: WindowMeasures = { velocityMaxMmS: 0, anomaly: null, maxAbsMS2: 0 };
   readonly result: WindowResult;
 
   constructor(config: AnalyzerConfig) {
@@ -250,7 +252,11 @@ export class VibrationAnalyzer {
     }
 
     r.alerts.length = 0;
-    this.#policy.evaluate({ velocityMaxMmS: vmax, anomaly: r.anomaly, maxAbsMS2: maxAbs }, c, r.alerts);
+    const measures = this.#measures;
+    measures.velocityMaxMmS = vmax;
+    measures.anomaly = r.anomaly;
+    measures.maxAbsMS2 = maxAbs;
+    this.#policy.evaluate(measures, c, r.alerts);
   }
 }
 

@@ -7,7 +7,10 @@ import { AXES, AXIS_STRIDE, FEATURE, MAX_CORE_BANDS, type DspCore, type DspCoreC
 export class ReferenceDspCore implements DspCore {
   readonly kind = "reference" as const;
   #axes: AxisFeatures | undefined;
-  #rings: Int16Array[] = [];
+  // three fields, not an array destructured per call: XS allocates an iterator for that
+  #x = new Int16Array(0);
+  #y = new Int16Array(0);
+  #z = new Int16Array(0);
   #n = 0;
   #hop = 1;
   #countMS2 = 1;
@@ -18,7 +21,7 @@ export class ReferenceDspCore implements DspCore {
   #bands: Float32Array[] = [];
 
   get bufferBytes(): number {
-    return this.#rings.reduce((sum, ring) => sum + ring.byteLength, 0) + (this.#axes?.bufferBytes ?? 0);
+    return this.#x.byteLength * AXES + (this.#axes?.bufferBytes ?? 0);
   }
 
   configure(config: DspCoreConfig): number {
@@ -26,7 +29,11 @@ export class ReferenceDspCore implements DspCore {
     if (config.bandEdgesHz.length > MAX_CORE_BANDS + 1) throw new RangeError(`dsp: at most ${MAX_CORE_BANDS + 1} band edges, got ${config.bandEdgesHz.length}`);
     if (this.#axes) this.#axes.configure(n, config.sampleRateHz, config.bandHz, config.bandEdgesHz);
     else this.#axes = new AxisFeatures(n, config.sampleRateHz, config.bandHz, config.bandEdgesHz);
-    if (this.#n !== n) this.#rings = [new Int16Array(n), new Int16Array(n), new Int16Array(n)];
+    if (this.#n !== n) {
+      this.#x = new Int16Array(n);
+      this.#y = new Int16Array(n);
+      this.#z = new Int16Array(n);
+    }
     this.#n = n;
     this.#hop = config.hopSamples;
     this.#countMS2 = config.countMS2;
@@ -44,7 +51,7 @@ export class ReferenceDspCore implements DspCore {
 
   push(block: Int16Array, offset: number, count: number): number {
     if (this.#ready) return 0;
-    const [x, y, z] = this.#rings as [Int16Array, Int16Array, Int16Array];
+    const x = this.#x, y = this.#y, z = this.#z;
     const n = this.#n;
     let taken = 0;
     let index = offset * AXES;
@@ -71,7 +78,7 @@ export class ReferenceDspCore implements DspCore {
   analyse(out: Float32Array): boolean {
     if (!this.#ready) return false;
     const axes = this.#axes!;
-    const [x, y, z] = this.#rings as [Int16Array, Int16Array, Int16Array];
+    const x = this.#x, y = this.#y, z = this.#z;
     const bands = this.#bands;
     // x and y share one FFT, z has its own (as in the C core)
     axes.analyse(x, y, this.#head, this.#countMS2, bands[0]!, bands[1]!);

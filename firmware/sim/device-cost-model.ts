@@ -9,8 +9,13 @@ import type { DspCoreKind } from "../dsp/dsp-core.js";
 
 /** estimated ESP32 ms for one 2048-sample, 3-axis window, analysis and policy included */
 export const ANALYSIS_DEVICE_MS_AT_2048: Readonly<Record<DspCoreKind, number>> = Object.freeze({
-  native: 4,
-  reference: 1200,
+  // 1,500,298 instructions per window × 0.865 cycles per instruction / 240 MHz: the whole window's
+  // cost (its 64 block pushes included, which really spread over the polls), charged to the one
+  // poll that completes it: conservative
+  native: 5.41,
+  // 155,660,877 instructions per window, the same scaling: a floor (XS doubles are software on the
+  // ESP32); the issue's own estimate was ~1,200 ms
+  reference: 561,
 });
 
 export function analysisDeviceMs(kind: DspCoreKind, windowSamples: number): number {

@@ -12,6 +12,7 @@ import { readBuildConfig } from "../../firmware/config/build-config.js";
 interface Manifest {
   include: string[];
   modules: Record<string, string | string[]>;
+  preload: string[];
   config: Record<string, unknown>;
   typescript: { tsconfig: { compilerOptions: Record<string, unknown> } };
   platforms: Record<string, { creation?: Record<string, unknown>; defines?: Record<string, unknown> }>;
@@ -64,11 +65,39 @@ describe("firmware manifest", () => {
     expect(sources.some((s) => s.startsWith("firmware/sim/"))).toBe(false);
     const patterns = manifestPatterns();
     const unlisted = sources.filter((source) => !patterns.some((pattern) => pattern.test(source)));
+    // preloaded into flash, not built in RAM at boot: mcconfig matches a wildcard preload against .js
+    // modules only (tools/mcconfig.js filterPreload), so each TypeScript module is named
+    const preload = new Set(manifest.preload);
+    const notPreloaded = sources.filter((s) => s !== "firmware/main.ts").map((s) => s.replace(/\.ts$/, "")).filter((m) => !preload.has(m));
+    expect(notPreloaded).toEqual([]);
+    expect(manifest.preload.filter((entry) => entry.includes("*"))).toEqual([]);
     expect(unlisted).toEqual([]);
     const provided = new Set([...SDK_MODULES, ...Object.keys(manifest.modules)]);
     expect([...external].filter((specifier) => !provided.has(specifier))).toEqual([]);
     expect(external.has("embedded:network/mqtt/client")).toBe(true);
     expect(manifest.modules["embedded:network/mqtt/client"]).toBe("$(MODDABLE)/examples/io/tcp/mqttclient/mqttclient");
+  });
+
+  // Module names mirror the repository's layout (firmware/…, protocol/…): XS resolves a relative
+  // import against the importing module's name, so "../../protocol/topics.js" from
+  // firmware/config/build-config names protocol/topics only then; with firmware modules at the
+  // root it climbs above the root and the device fails at boot with "module not found" (found when
+  // preloading made xsl run the modules: issue 13)
+  it("names every firmware module firmware/<path> and every protocol module protocol/<file>, so relative imports resolve on the device", () => {
+    for (const [name, path] of Object.entries(manifest.modules)) {
+      if (typeof path !== "string" || path.startsWith("$(MODDABLE)")) continue;
+      const file = relative(repoRoot, resolve(repoRoot, "firmware", path)).replaceAll("\\", "/");
+      expect(file, `module ${name}`).toBe(name);
+    }
+  });
+
+  it("lists the native DSP's C, so the device links the host functions native-core.ts names (issue 13)", () => {
+    // a .c under a folder needs its own modules entry: "dsp/*" takes the files of dsp/ only (tools/mcmanifest.js)
+    expect(manifest.modules["firmware/dsp/native/*"]).toBe("./dsp/native/*");
+    const names = [...readFileSync(resolve(repoRoot, "firmware/dsp/native-core.ts"), "utf8").matchAll(/native\("(xs_\w+)"\)/g)].map((m) => m[1]);
+    const binding = readFileSync(resolve(repoRoot, "firmware/dsp/native/dsp-binding.c"), "utf8");
+    expect(names.length).toBeGreaterThan(0);
+    for (const name of names) expect(binding).toMatch(new RegExp(`^void ${name}\\(xsMachine \\*the\\)`, "m"));
   });
 
   it("has ESP32 creation sizes, I2C pins and a typescript section", () => {

@@ -6,11 +6,17 @@
 //   prepare {axes, count}         generates `count` samples once into a typed array (for the bench)
 //   run {windows}                 pushes the prepared samples through `windows` hops; returns nothing,
 //                                 so the crank's meter is the DSP's (plus a constant bridge overhead)
+//   prepareBlocks {axes, count, blockSamples}
+//                                 generates `count` samples once as int16 counts of the analyzer's
+//                                 sampleQuantumMS2, cut into views of blockSamples samples (FIFO blocks)
+//   runBlocks {windows}           pushBlock()s the prepared blocks, as the sampler does, until `windows`
+//                                 windows completed; returns nothing (the crank's meter is the DSP's)
+//   timedRunBlocks {windows}      the same, timed with performance.now(): {elapsedMs}
 //   baseline                      getBaseline()
 //   memory                        bufferBytes
 //   gc                            a garbage collection (the meter then shows the live heap)
 import { onHostCommand } from "../host-bridge.js";
-import { VibrationAnalyzer, type AnalyzerConfig } from "../../dsp/analyzer.js";
+import { DEFAULT_QUANTUM_MS2, VibrationAnalyzer, type AnalyzerConfig } from "../../dsp/analyzer.js";
 import { summariseWindow, type WindowSummary } from "./window-summary.js";
 import { tonesSource, type Tone } from "../signals/signal-spec.js";
 
@@ -103,6 +109,60 @@ onHostCommand("timedRun", (message) => {
     preparedIndex += 3;
     if (result) done++;
   }
+  return { elapsedMs: performance.now() - start };
+});
+
+let blocks: Int16Array[] = [];
+let blockSamples = 0;
+let blockIndex = 0;
+let blockWindows = 0;
+/** the onWindow listener of runBlocks, made once (no closure per call) */
+const countWindow = (): void => {
+  blockWindows++;
+};
+
+onHostCommand("prepareBlocks", (message) => {
+  const a = current();
+  const source = tonesSource(message.axes as [Tone[], Tone[], Tone[]]);
+  const size = Number(message.blockSamples);
+  const count = Math.floor(Number(message.count) / size) * size;
+  if (!(size > 0) || count === 0) throw new RangeError("prepareBlocks: count must hold at least one block");
+  const quantum = a.config.sampleQuantumMS2 > 0 ? a.config.sampleQuantumMS2 : DEFAULT_QUANTUM_MS2;
+  const counts = new Int16Array(count * 3);
+  const value = new Float64Array(3);
+  for (let i = 0; i < count; i++) {
+    source.sample(i / a.config.sampleRateHz, value);
+    for (let axis = 0; axis < 3; axis++) {
+      const rounded = Math.round(value[axis]! / quantum);
+      counts[i * 3 + axis] = rounded > 32767 ? 32767 : rounded < -32768 ? -32768 : rounded;
+    }
+  }
+  blocks = [];
+  for (let start = 0; start < count; start += size) blocks.push(counts.subarray(start * 3, (start + size) * 3));
+  blockSamples = size;
+  blockIndex = 0;
+  return { blocks: blocks.length };
+});
+
+function runBlocks(windows: number): void {
+  const a = current();
+  const total = blocks.length;
+  if (total === 0 && windows > 0) throw new Error("dsp: prepareBlocks first");
+  blockWindows = 0;
+  while (blockWindows < windows) {
+    a.pushBlock(blocks[blockIndex]!, blockSamples, countWindow);
+    blockIndex = blockIndex + 1 === total ? 0 : blockIndex + 1;
+  }
+}
+
+onHostCommand("runBlocks", (message) => {
+  runBlocks(Number(message.windows));
+  return undefined;
+});
+
+onHostCommand("timedRunBlocks", (message) => {
+  const start = performance.now();
+  runBlocks(Number(message.windows));
   return { elapsedMs: performance.now() - start };
 });
 
