@@ -14,8 +14,13 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-# dependencies first: this layer is reused until package*.json change
+# dependencies first: this layer is reused until package*.json or the native C change. npm ci's
+# postinstall (scripts/build-xs-worker.js) links the firmware's native DSP (and the simulator's
+# memory probe) into a variant of xsnap's XS worker, so their C comes before it.
 COPY package.json package-lock.json ./
+COPY scripts/build-xs-worker.js ./scripts/build-xs-worker.js
+COPY firmware/dsp/native ./firmware/dsp/native
+COPY simulator/native ./simulator/native
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json tsconfig.build.json ./
 # one COPY per folder: COPY of several folders would flatten their contents into /app
@@ -41,6 +46,8 @@ WORKDIR /app
 # code is owned by root and read-only for the service user: the process cannot rewrite itself
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
+# the XS worker with the native DSP that `vibewatch sim` runs the firmware in
+COPY --from=build /app/build/xsnap-dsp/bin ./build/xsnap-dsp/bin
 COPY --from=build /app/dist ./dist
 COPY bin ./bin
 COPY protocol ./protocol

@@ -1,6 +1,7 @@
 // Runs inside XS, one per simulated device: the real firmware (drivers, DSP, app, MQTT session,
 // config) on the simulated board. It is firmware/main.ts with the board's parts in place of the
-// ESP32's: host commands "boot" (wires and starts everything), "stats" (for the fleet's live line);
+// ESP32's: host commands "boot" (wires and starts everything), "stats" (for the fleet's live line),
+// "memory" (XS chunk/slot use through the simulator's memory probe, for bench:firmware-memory);
 // installBoard adds "advance" (virtual time). No Node APIs here.
 import SMBus from "embedded:io/smbus";
 import MQTTClient from "embedded:network/mqtt/client";
@@ -15,6 +16,7 @@ import { Adxl345 } from "../../firmware/drivers/adxl345.js";
 import type { AccelFifoSensor, SensorPart } from "../../firmware/drivers/accel-fifo-sensor.js";
 import { FifoSampler } from "../../firmware/drivers/sampler.js";
 import { VibrationAnalyzer } from "../../firmware/dsp/analyzer.js";
+import type { DspCoreKind } from "../../firmware/dsp/dsp-core.js";
 import { DeviceApp } from "../../firmware/app/device-app.js";
 import { timerScheduler } from "../../firmware/app/timer-scheduler.js";
 import { BUILD_DEFAULTS, type EffectiveConfig } from "../../firmware/config/device-config.js";
@@ -38,6 +40,31 @@ export interface BootOptions {
   epochMs: number;
   /** boot-id randomness: differs per boot */
   seed: number;
+  /** the analyzer's DSP core (default "native", as on the device; "reference" keeps the window in the XS heap) */
+  dspCore?: DspCoreKind;
+}
+
+/** XS's chunk and slot accounting (simulator/native/xs-memory-probe.c) */
+export interface XsMemory {
+  currentChunksBytes: number;
+  peakChunksBytes: number;
+  currentSlots: number;
+  peakSlots: number;
+  /** sizeof(txSlot) in this engine (32 on a 64-bit host, 16 on the ESP32) */
+  slotBytes: number;
+}
+
+export interface MemoryReport {
+  /** null when the XS worker has no memory probe (not the simulator's variant) */
+  xs: XsMemory | null;
+  dspCore: DspCoreKind | null;
+  /** the analyzer's buffers: native core (C heap) or reference core (typed arrays), plus its result arrays */
+  analyzerBufferBytes: number;
+  ringDepth: number;
+  ringBytes: number;
+  dropped: number;
+  /** whether this engine can collect before every allocation (xs_vwsim_stress; an -DmxStress=1 build) */
+  stressAvailable: boolean;
 }
 
 /** simulated free heap: an ESP32 budget less what the ring holds (the rest of the heap is static) */
@@ -46,6 +73,7 @@ const FIRMWARE_VERSION = "0.1.0";
 
 let app: DeviceApp | undefined;
 let sampler: FifoSampler | undefined;
+let analyzerOf: VibrationAnalyzer | undefined;
 
 function mulberry(seed: number): () => number {
   let state = seed >>> 0;
@@ -69,7 +97,9 @@ onHostCommand("boot", (message) => {
     windowSamples: defaults.windowSamples,
     hopSamples: defaults.hopSamples,
     learningWindows: defaults.learningWindows,
+    ...(options.dspCore ? { dspCore: options.dspCore } : {}),
   });
+  analyzerOf = analyzer;
   sampler = new FifoSampler({ sensor, analyzer });
   const random = mulberry(options.seed);
   app = new DeviceApp({
@@ -125,6 +155,40 @@ onHostCommand("stats", () => {
     session: app.session.counters,
     virtualMs: virtualNowMs(),
   };
+});
+
+type Probe = { memory?: () => XsMemory; resetPeaks?: () => void; stress?: (on?: boolean) => boolean; gc?: () => void };
+const probe = (): Probe => {
+  const global = globalThis as unknown as Record<string, unknown>;
+  const fn = <T>(name: string) => (typeof global[name] === "function" ? (global[name] as T) : undefined);
+  return {
+    memory: fn<() => XsMemory>("xs_vwsim_memory"),
+    resetPeaks: fn<() => void>("xs_vwsim_reset_peaks"),
+    stress: fn<(on?: boolean) => boolean>("xs_vwsim_stress"),
+    gc: fn<() => void>("gc"),
+  };
+};
+
+// {gc?: true} collects garbage first (xsnap's global gc()); {resetPeaks?: true} restarts the peaks
+// from the current values after reading them; {stress?: boolean} then turns collection before every
+// allocation on or off (only in a worker built with -DmxStress=1: the peaks are then live data).
+// Works before "boot" too (the loaded bundle alone).
+onHostCommand("memory", (message) => {
+  const { memory, resetPeaks, stress, gc } = probe();
+  if (message.gc === true) gc?.();
+  const xs = memory ? memory() : null;
+  if (message.resetPeaks === true) resetPeaks?.();
+  const stressAvailable = !stress ? false : typeof message.stress === "boolean" ? stress(message.stress) : stress();
+  const report: MemoryReport = {
+    xs,
+    dspCore: analyzerOf ? analyzerOf.dspCore : null,
+    analyzerBufferBytes: analyzerOf ? analyzerOf.bufferBytes : 0,
+    ringDepth: app ? app.ring.depth : 0,
+    ringBytes: app ? app.ring.byteLength : 0,
+    dropped: app ? app.ring.dropped : 0,
+    stressAvailable,
+  };
+  return report;
 });
 
 function analyzerRate(): number {
