@@ -7,8 +7,9 @@
 // - Block ingestion: the driver reads the FIFO's raw int16 words into one preallocated block and
 //   the analyzer takes the block whole (no JavaScript per sample).
 // - Analysis runs inside the drain that completes a window; the FIFO is drained once more right
-//   after it, so an analysis shorter than the FIFO's fill time never costs a sample (the poll
-//   period alone is not the margin). maxPollMs keeps the longest poll seen, analysis included.
+//   after it, before any other callback (the MQTT session, TLS, other timers) can run, so the
+//   margin is the FIFO's fill time minus the analysis alone. maxPollMs keeps the longest poll
+//   seen, analysis included.
 // The per-poll path allocates nothing.
 import Timer from "timer";
 import Time from "time";

@@ -26,7 +26,8 @@ enum {
   VW_DSP_RMS_MS2,           /* acceleration RMS with the mean removed, m/s² */
   VW_DSP_PEAK_MS2,          /* largest |a - mean|, m/s² */
   VW_DSP_MAX_ABS_MS2,       /* largest |a| (mean not removed), m/s²: clipping */
-  VW_DSP_KURTOSIS,          /* n·Σd⁴ / (Σd²)², not excess: sine 1.5, Gaussian 3; 0 for a flat window */
+  /* kurtosis n·Σd⁴ / (Σd²)², not excess: a sine gives one and a half, Gaussian noise 3; 0 for a flat window */
+  VW_DSP_KURTOSIS,
   VW_DSP_VELOCITY_RMS_MM_S, /* velocity RMS over the configured band, mm/s */
   VW_DSP_BANDS,             /* acceleration RMS per band, m/s², VW_DSP_MAX_BANDS slots */
   VW_DSP_AXIS_STRIDE = VW_DSP_BANDS + VW_DSP_MAX_BANDS
