@@ -3,6 +3,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { existsSync, readdirSync } from "node:fs";
 import { join, posix } from "node:path";
+import { spawnSync } from "node:child_process";
 import { readText, repoRoot, runCommands } from "./helpers/manifests.js";
 import { loadConfig } from "../../gateway/config/load-config.js";
 
@@ -84,5 +85,17 @@ describe("systemd unit of the gateway", { timeout: 120_000 }, () => {
     expect(["root", "0"]).not.toContain(user);
     expect(values("KillSignal")[0] ?? "SIGTERM").toBe("SIGTERM");
     expect(values("Restart")[0]).toMatch(/^(always|on-failure)$/);
+  });
+
+  // issue 19: StartLimitIntervalSec sat in [Service], where systemd ignores it with a warning, so the
+  // unit's "never gives up on a crash loop" did not hold; systemd's own check must be silent
+  it("passes systemd-analyze verify without a warning, and never gives up on a crash loop", () => {
+    const unit = join(systemdDir, gatewayUnit as string);
+    // warnings go to stderr with exit status 0: both streams must be empty
+    const result = spawnSync("systemd-analyze", ["verify", unit], { encoding: "utf8" });
+    if (result.error) throw new Error(`systemd-analyze: ${result.error.message} (scripts/setup installs systemd)`);
+    expect({ status: result.status, stdout: result.stdout, stderr: result.stderr }).toEqual({ status: 0, stdout: "", stderr: "" });
+    const unitSection = parseUnit(readText(unit)).get("Unit") ?? [];
+    expect(unitSection.filter(([k]) => k === "StartLimitIntervalSec").map(([, v]) => v)).toEqual(["0"]);
   });
 });
