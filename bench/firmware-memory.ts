@@ -39,7 +39,7 @@ import { join } from "node:path";
 import { bundleFirmware, repoRoot } from "../simulator/bundle-firmware.js";
 import { MqttBridge } from "../simulator/mqtt-bridge.js";
 import { PreferenceStore } from "../simulator/preference-store.js";
-import { DEVICE_ENTRY, type DeviceSpec, type DeviceStats } from "../simulator/device-runner.js";
+import { DEVICE_ENTRY, deviceHostCalls, type DeviceSpec, type DeviceStats } from "../simulator/device-runner.js";
 import type { BootOptions, MemoryReport, XsMemory } from "../simulator/xs-entries/device-entry.js";
 import type { DspCoreKind } from "../firmware/dsp/dsp-core.js";
 import type { XsWorker } from "../simulator/xs-worker.js";
@@ -111,14 +111,7 @@ class ProbedDevice {
     const worker = await startXsWorker({
       name: `bench-memory-${spec.deviceId}`,
       ...(WORKER_PATH ? { workerPath: WORKER_PATH } : {}),
-      onHostCall: (message) => {
-        const fromBridge = bridge.handle(message);
-        if (fromBridge.handled) return fromBridge.value;
-        const fromFlash = preferences.handle(message);
-        if (fromFlash.handled) return fromFlash.value;
-        if (message.op === "net.get") return message.what === "RSSI" ? -60 : "";
-        throw new Error(`unknown host call "${message.op}"`);
-      },
+      onHostCall: deviceHostCalls(spec.deviceId, bridge, preferences, (what) => (what === "RSSI" ? -60 : "")),
     });
     await worker.evaluate(await bundleFirmware(DEVICE_ENTRY));
     return new ProbedDevice(spec, worker, bridge);

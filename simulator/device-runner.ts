@@ -46,6 +46,20 @@ export interface DeviceRunnerOptions {
 
 let bootCounter = 0;
 
+/** answers a simulated device's host calls: MQTT through the bridge, flash from the preference store, Wi-Fi facts from `net` */
+export function deviceHostCalls(
+  deviceId: string, bridge: MqttBridge, preferences: PreferenceStore, net: (what: string) => string | number,
+): (message: Record<string, unknown> & { op: string }) => unknown {
+  return (message) => {
+    const fromBridge = bridge.handle(message);
+    if (fromBridge.handled) return fromBridge.value;
+    const fromFlash = preferences.handle(message);
+    if (fromFlash.handled) return fromFlash.value;
+    if (message.op === "net.get") return net(String(message.what));
+    throw new Error(`device ${deviceId}: unknown host call "${message.op}"`);
+  };
+}
+
 export class DeviceRunner {
   readonly spec: DeviceSpec;
   readonly preferences: PreferenceStore;
@@ -100,14 +114,7 @@ export class DeviceRunner {
     const bridge = new MqttBridge({ brokerUrl: this.#options.brokerUrl });
     const worker = await startXsWorker({
       name: `vw-${spec.deviceId}`,
-      onHostCall: (message) => {
-        const fromBridge = bridge.handle(message);
-        if (fromBridge.handled) return fromBridge.value;
-        const fromFlash = this.preferences.handle(message);
-        if (fromFlash.handled) return fromFlash.value;
-        if (message.op === "net.get") return this.#net(String(message.what));
-        throw new Error(`device ${spec.deviceId}: unknown host call "${message.op}"`);
-      },
+      onHostCall: deviceHostCalls(spec.deviceId, bridge, this.preferences, (what) => this.#net(what)),
     });
     this.#worker = worker;
     this.#bridge = bridge;

@@ -261,7 +261,7 @@ export class VibrationAnalyzer {
 }
 
 /** a sample in counts, rounded and saturated to int16 (never wrapped) */
-function toCount(value: number): number {
+export function toCount(value: number): number {
   const rounded = Math.round(value);
   return rounded > 32767 ? 32767 : rounded < -32768 ? -32768 : rounded;
 }

@@ -154,10 +154,6 @@ uint32_t vw_dsp_push(vw_dsp *dsp, const int16_t *xyz, uint32_t count) {
   return taken;
 }
 
-int vw_dsp_window_ready(const vw_dsp *dsp) {
-  return dsp->windowReady;
-}
-
 /* In-place radix-2 complex FFT of the first m values (m a power of two <= N; the N-point twiddle
  * table is read with a stride for smaller m). */
 static void fft(const vw_dsp *dsp, float *re, float *im, uint32_t m) {

@@ -84,9 +84,8 @@ void vw_dsp_release(vw_dsp *dsp);
 /* Drops the partial window (after a FIFO overrun): the next window holds fresh samples only. */
 void vw_dsp_reset(vw_dsp *dsp);
 /* Copies up to count interleaved x, y, z samples; returns how many it took: it stops after the
- * sample that completes a window (then vw_dsp_window_ready() is 1 until vw_dsp_analyse()). */
+ * sample that completes a window, and takes none until vw_dsp_analyse() has analysed it. */
 uint32_t vw_dsp_push(vw_dsp *dsp, const int16_t *xyz, uint32_t count);
-int vw_dsp_window_ready(const vw_dsp *dsp);
 /* Features of the completed window; returns 0 (nothing done) when no window is ready. */
 int vw_dsp_analyse(vw_dsp *dsp, vw_dsp_features *out);
 

@@ -3,9 +3,6 @@
 //   init {config}                 new VibrationAnalyzer(config)
 //   push {samples: number[]}      interleaved x,y,z m/s²; returns the windows completed (summaries)
 //   tones {axes, count, offset?}  pushes `count` samples of a tone mix generated in XS (no JSON per sample)
-//   prepare {axes, count}         generates `count` samples once into a typed array (for the bench)
-//   run {windows}                 pushes the prepared samples through `windows` hops; returns nothing,
-//                                 so the crank's meter is the DSP's (plus a constant bridge overhead)
 //   prepareBlocks {axes, count, blockSamples}
 //                                 generates `count` samples once as int16 counts of the analyzer's
 //                                 sampleQuantumMS2, cut into views of blockSamples samples (FIFO blocks)
@@ -16,13 +13,11 @@
 //   memory                        bufferBytes
 //   gc                            a garbage collection (the meter then shows the live heap)
 import { onHostCommand } from "../host-bridge.js";
-import { DEFAULT_QUANTUM_MS2, VibrationAnalyzer, type AnalyzerConfig } from "../../dsp/analyzer.js";
+import { DEFAULT_QUANTUM_MS2, VibrationAnalyzer, toCount, type AnalyzerConfig } from "../../dsp/analyzer.js";
 import { summariseWindow, type WindowSummary } from "./window-summary.js";
 import { tonesSource, type Tone } from "../signals/signal-spec.js";
 
 let analyzer: VibrationAnalyzer | undefined;
-let prepared = new Float32Array(0);
-let preparedIndex = 0;
 let sampleIndex = 0;
 
 function current(): VibrationAnalyzer {
@@ -67,51 +62,6 @@ onHostCommand("tones", (message) => {
   return out;
 });
 
-onHostCommand("prepare", (message) => {
-  const a = current();
-  const source = tonesSource(message.axes as [Tone[], Tone[], Tone[]]);
-  const count = Number(message.count);
-  prepared = new Float32Array(count * 3);
-  const value = new Float64Array(3);
-  for (let i = 0; i < count; i++) {
-    source.sample(i / a.config.sampleRateHz, value);
-    prepared[i * 3] = value[0]!;
-    prepared[i * 3 + 1] = value[1]!;
-    prepared[i * 3 + 2] = value[2]!;
-  }
-  preparedIndex = 0;
-  return undefined;
-});
-
-onHostCommand("run", (message) => {
-  const a = current();
-  const windows = Number(message.windows);
-  const total = prepared.length;
-  let done = 0;
-  while (done < windows) {
-    if (preparedIndex >= total) preparedIndex = 0;
-    const result = a.push(prepared[preparedIndex]!, prepared[preparedIndex + 1]!, prepared[preparedIndex + 2]!);
-    preparedIndex += 3;
-    if (result) done++;
-  }
-  return undefined;
-});
-
-onHostCommand("timedRun", (message) => {
-  const a = current();
-  const windows = Number(message.windows);
-  const total = prepared.length;
-  let done = 0;
-  const start = performance.now();
-  while (done < windows) {
-    if (preparedIndex >= total) preparedIndex = 0;
-    const result = a.push(prepared[preparedIndex]!, prepared[preparedIndex + 1]!, prepared[preparedIndex + 2]!);
-    preparedIndex += 3;
-    if (result) done++;
-  }
-  return { elapsedMs: performance.now() - start };
-});
-
 let blocks: Int16Array[] = [];
 let blockSamples = 0;
 let blockIndex = 0;
@@ -132,10 +82,7 @@ onHostCommand("prepareBlocks", (message) => {
   const value = new Float64Array(3);
   for (let i = 0; i < count; i++) {
     source.sample(i / a.config.sampleRateHz, value);
-    for (let axis = 0; axis < 3; axis++) {
-      const rounded = Math.round(value[axis]! / quantum);
-      counts[i * 3 + axis] = rounded > 32767 ? 32767 : rounded < -32768 ? -32768 : rounded;
-    }
+    for (let axis = 0; axis < 3; axis++) counts[i * 3 + axis] = toCount(value[axis]! / quantum);
   }
   blocks = [];
   for (let start = 0; start < count; start += size) blocks.push(counts.subarray(start * 3, (start + size) * 3));
