@@ -37,7 +37,7 @@ import { existsSync } from "node:fs";
 import { loadavg, type as osType } from "node:os";
 import { join } from "node:path";
 import { bundleFirmware, repoRoot } from "../simulator/bundle-firmware.js";
-import { MqttBridge } from "../simulator/mqtt-bridge.js";
+import { TcpBridge } from "../simulator/tcp-bridge.js";
 import { PreferenceStore } from "../simulator/preference-store.js";
 import { DEVICE_ENTRY, deviceHostCalls, type DeviceSpec, type DeviceStats } from "../simulator/device-runner.js";
 import type { BootOptions, MemoryReport, XsMemory } from "../simulator/xs-entries/device-entry.js";
@@ -93,11 +93,11 @@ const progress = (text: string) => process.stderr.write(`bench:firmware-memory: 
 class ProbedDevice {
   readonly spec: DeviceSpec;
   readonly #worker: XsWorker;
-  readonly #bridge: MqttBridge;
+  readonly #bridge: TcpBridge;
   #virtualMs = 0;
   #startedAt = performance.now();
 
-  private constructor(spec: DeviceSpec, worker: XsWorker, bridge: MqttBridge) {
+  private constructor(spec: DeviceSpec, worker: XsWorker, bridge: TcpBridge) {
     this.spec = spec;
     this.#worker = worker;
     this.#bridge = bridge;
@@ -106,7 +106,7 @@ class ProbedDevice {
   /** starts the worker and evaluates the bundle; boot() starts the firmware */
   static async load(brokerUrl: string, spec: DeviceSpec): Promise<ProbedDevice> {
     const { startXsWorker } = await import("../simulator/xs-worker.js");
-    const bridge = new MqttBridge({ brokerUrl });
+    const bridge = new TcpBridge(spec.socket);
     const preferences = new PreferenceStore();
     const worker = await startXsWorker({
       name: `bench-memory-${spec.deviceId}`,
@@ -143,7 +143,7 @@ class ProbedDevice {
     for (;;) {
       onLive((await this.memory({ gc: true })).xs);
       const events = this.#bridge.takeEvents();
-      if (events.length > 0) await this.#worker.call("mqtt.events", { events });
+      if (events.length > 0) await this.#worker.call("tcp.events", { events });
       await this.#worker.call("advance", { ms: STEP_MS });
       this.#virtualMs += STEP_MS;
       const stats = await this.stats();

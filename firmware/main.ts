@@ -16,6 +16,7 @@ import { FifoSampler } from "./drivers/sampler.js";
 import { VibrationAnalyzer } from "./dsp/analyzer.js";
 import { DeviceApp } from "./app/device-app.js";
 import { timerScheduler } from "./app/timer-scheduler.js";
+import { uptimeClock } from "./app/uptime-clock.js";
 
 const FIRMWARE_VERSION = "0.1.0";
 /** before this the clock has not been set (ms, 2020-01-01) */
@@ -38,12 +39,12 @@ export default function main(): void {
     analyzer,
     sensor: { part: sensor.part, apply: (rateHz, rangeG) => (sensor.configure({ rateHz, rangeG: rangeG as 2 | 4 | 8 | 16 }), sensor.sampleRateHz) },
     preferences: Preference,
-    network: { provider: mqttProvider(build), host: build.brokerHost, port: build.brokerPort, keepaliveMs: 30_000, connectTimeoutMs: 15_000, backoff: { initialMs: 1000, maxMs: 60_000 }, maxInflight: 8, maxInboundBytes: 1024 },
+    network: { provider: mqttProvider(build, Net.get("DNS")), host: build.brokerHost, port: build.brokerPort, keepaliveMs: 30_000, connectTimeoutMs: 15_000, backoff: { initialMs: 1000, maxMs: 60_000 }, maxInflight: 8, maxInboundBytes: 1024 },
     ring: { capacityMessages: build.ringMessages, capacityBytes: build.ringBytes },
     scheduler: timerScheduler,
     random: Math.random,
     clockMs: () => (Date.now() > CLOCK_SET_AFTER_MS ? Date.now() : 0),
-    uptimeMs: () => Time.ticks,
+    uptimeMs: uptimeClock(() => Time.ticks),
     freeMemoryBytes: () => Instrumentation.get(freeMemory) ?? 0,
     rssiDbm: () => Net.get("RSSI"),
   }).start();

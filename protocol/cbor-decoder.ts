@@ -169,7 +169,7 @@ function halfToNumber(bits: number): number {
 }
 
 /** Strict UTF-8 (RFC 3629): overlong forms, surrogates and truncated sequences are errors. */
-function decodeUtf8(bytes: Uint8Array, at: number, length: number): string {
+export function decodeUtf8(bytes: Uint8Array, at: number, length: number): string {
   let text = "";
   const end = at + length;
   let i = at;

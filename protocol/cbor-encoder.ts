@@ -265,7 +265,8 @@ function isLowSurrogate(code: number): boolean {
   return code >= 0xdc00 && code <= 0xdfff;
 }
 
-function writeUtf8(value: string, out: Uint8Array, at: number): void {
+/** writes `value` as UTF-8 (lone surrogates as U+FFFD) at `at`; the caller sized `out` with utf8Length */
+export function writeUtf8(value: string, out: Uint8Array, at: number): void {
   let p = at;
   for (let i = 0; i < value.length; i++) {
     let code = value.charCodeAt(i);

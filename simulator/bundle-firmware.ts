@@ -23,7 +23,7 @@ export const simulatedHostModules: Record<string, string> = {
   "embedded:io/i2c": "firmware/sim/host/i2c.ts",
   "embedded:io/smbus": "firmware/sim/host/smbus.ts",
   "embedded:io/spi": "firmware/sim/host/spi.ts",
-  "embedded:network/mqtt/client": "firmware/sim/host/mqtt-client.ts",
+  "embedded:io/socket/tcp": "firmware/sim/host/tcp-socket.ts",
   preference: "firmware/sim/host/preference.ts",
   net: "firmware/sim/host/net.ts",
 };

@@ -1,21 +1,28 @@
 // One simulated device: the firmware bundle (simulator/xs-entries/device-entry.ts) in its own XS
-// worker, its MQTT bridge to a real broker, its preference store, and the loop that drives its
-// virtual time. The loop alternates "deliver the bridge's MQTT events" and "advance virtual time
-// by stepMs", pacing virtual time at `speed` x real time (as fast as XS can when it cannot keep up).
+// worker, its sockets (real TCP connections: the firmware's own MQTT client talks to the real
+// broker through them), its preference store, and the loop that drives its virtual time. The loop
+// alternates "deliver the sockets' events" and "advance virtual time by stepMs", pacing virtual
+// time at `speed` x real time (as fast as XS can when it cannot keep up).
 // Every call into the worker goes through one queue: XS runs one command at a time.
 // reboot() is a power cut: the worker dies (no DISCONNECT: the broker publishes the Will), a new
 // worker boots with the same preference store, as flash outlives a reset.
+// An exception the firmware does not catch (in a timer or socket callback) does what it does on an
+// ESP32 (fxAbort -> esp_restart): the device restarts the same way, losing its RAM ring, with a
+// new boot id; the fault is recorded in `faults`. Only a failure of the simulator itself (the
+// worker process gone) stops the loop and sets `error`.
 import { bundleFirmware } from "./bundle-firmware.js";
-import { startXsWorker, type XsWorker } from "./xs-worker.js";
-import { MqttBridge } from "./mqtt-bridge.js";
+import { FirmwareError, startXsWorker, type XsWorker } from "./xs-worker.js";
+import { TcpBridge, type SocketSettings } from "./tcp-bridge.js";
 import { PreferenceStore } from "./preference-store.js";
-import type { BootOptions } from "./xs-entries/device-entry.js";
+import type { BootOptions, FaultSnapshot } from "./xs-entries/device-entry.js";
 
 export const DEVICE_ENTRY = "simulator/xs-entries/device-entry.ts";
 
 export type DeviceSpec = Omit<BootOptions, "epochMs" | "seed"> & {
   /** mean simulated RSSI, dBm */
   rssiDbm?: number;
+  /** how the simulated sockets behave (segments, send buffer, TLS material) */
+  socket?: SocketSettings;
 };
 
 export interface DeviceStats {
@@ -34,7 +41,7 @@ export interface DeviceStats {
 }
 
 export interface DeviceRunnerOptions {
-  brokerUrl: string;
+  /** the device; it connects to spec.broker, as the firmware is built to */
   spec: DeviceSpec;
   /** virtual ms per real ms (1 = real time) */
   speed?: number;
@@ -46,9 +53,9 @@ export interface DeviceRunnerOptions {
 
 let bootCounter = 0;
 
-/** answers a simulated device's host calls: MQTT through the bridge, flash from the preference store, Wi-Fi facts from `net` */
+/** answers a simulated device's host calls: sockets through the bridge, flash from the preference store, Wi-Fi facts from `net` */
 export function deviceHostCalls(
-  deviceId: string, bridge: MqttBridge, preferences: PreferenceStore, net: (what: string) => string | number,
+  deviceId: string, bridge: TcpBridge, preferences: PreferenceStore, net: (what: string) => string | number | string[],
 ): (message: Record<string, unknown> & { op: string }) => unknown {
   return (message) => {
     const fromBridge = bridge.handle(message);
@@ -65,13 +72,16 @@ export class DeviceRunner {
   readonly preferences: PreferenceStore;
   readonly #options: DeviceRunnerOptions;
   #worker: XsWorker | undefined;
-  #bridge: MqttBridge | undefined;
+  #bridge: TcpBridge | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #running = false;
   #loop: Promise<void> | undefined;
   #bootId = 0;
-  /** the error that stopped the loop, if any */
+  /** the error that stopped the loop, if any (the simulator's, not the firmware's) */
   error: Error | undefined;
+  /** uncaught firmware exceptions, each of which restarted the device */
+  readonly faults: { bootId: number; message: string; atMs: number }[] = [];
+  #restarting: Promise<void> | undefined;
 
   private constructor(options: DeviceRunnerOptions) {
     this.#options = options;
@@ -89,7 +99,7 @@ export class DeviceRunner {
     return this.#bootId;
   }
 
-  get bridge(): MqttBridge | undefined {
+  get bridge(): TcpBridge | undefined {
     return this.#bridge;
   }
 
@@ -97,6 +107,14 @@ export class DeviceRunner {
   async stats(): Promise<DeviceStats | undefined> {
     if (!this.#worker) return undefined;
     return (await this.#call<DeviceStats | null>("stats")) ?? undefined;
+  }
+
+  /**
+   * Makes the firmware throw an exception nothing catches, from its next timer callback; answers
+   * what its RAM ring held then (what the restart that follows loses).
+   */
+  async injectFault(reason = "injected fault"): Promise<FaultSnapshot> {
+    return this.#call<FaultSnapshot>("inject-fault", { reason });
   }
 
   /** power cut and boot again with the same flash (preference store) */
@@ -111,7 +129,7 @@ export class DeviceRunner {
 
   async #boot(): Promise<void> {
     const spec = this.spec;
-    const bridge = new MqttBridge({ brokerUrl: this.#options.brokerUrl });
+    const bridge = new TcpBridge(spec.socket);
     const worker = await startXsWorker({
       name: `vw-${spec.deviceId}`,
       onHostCall: deviceHostCalls(spec.deviceId, bridge, this.preferences, (what) => this.#net(what)),
@@ -129,6 +147,7 @@ export class DeviceRunner {
   }
 
   async #powerOff(): Promise<void> {
+    await this.#restarting;
     this.#running = false;
     await this.#loop;
     this.#loop = undefined;
@@ -148,7 +167,7 @@ export class DeviceRunner {
     return next;
   }
 
-  async #drive(worker: XsWorker, bridge: MqttBridge): Promise<void> {
+  async #drive(worker: XsWorker, bridge: TcpBridge): Promise<void> {
     const speed = this.#options.speed ?? 1;
     const stepMs = this.#options.stepMs ?? 50;
     const startedAt = performance.now();
@@ -156,7 +175,7 @@ export class DeviceRunner {
     try {
       while (this.#running && this.#worker === worker) {
         const events = bridge.takeEvents();
-        if (events.length > 0) await this.#call("mqtt.events", { events });
+        if (events.length > 0) await this.#call("tcp.events", { events });
         await this.#call("advance", { ms: stepMs });
         virtualMs += stepMs;
         // pace virtual time; wake at least every 100 ms to notice stop() and MQTT events
@@ -168,12 +187,32 @@ export class DeviceRunner {
         }
       }
     } catch (error) {
-      if (this.#running) this.error = error as Error;
+      if (!this.#running || this.#worker !== worker) return;
+      if (error instanceof FirmwareError) {
+        this.faults.push({ bootId: this.#bootId, message: error.message, atMs: Date.now() });
+        this.#restarting = this.#restartAfterFault(worker, bridge).finally(() => (this.#restarting = undefined));
+        return;
+      }
+      this.error = error as Error;
       this.#running = false;
     }
   }
 
-  #net(what: string): string | number {
+  /** the ESP32's answer to an uncaught exception: a restart, as a power cut (flash kept) */
+  async #restartAfterFault(worker: XsWorker, bridge: TcpBridge): Promise<void> {
+    this.#running = false;
+    this.#worker = undefined;
+    this.#bridge = undefined;
+    await worker.terminate().catch(() => undefined);
+    await bridge.dispose();
+    try {
+      await this.#boot();
+    } catch (error) {
+      this.error = error as Error;
+    }
+  }
+
+  #net(what: string): string | number | string[] {
     switch (what) {
       case "RSSI":
         return Math.round((this.spec.rssiDbm ?? -60) + (Math.random() - 0.5) * 6);
@@ -181,6 +220,8 @@ export class DeviceRunner {
         return "vibewatch-sim";
       case "IP":
         return "127.0.0.1";
+      case "DNS":
+        return ["127.0.0.53"];
       default:
         return "";
     }

@@ -95,7 +95,7 @@ export class Fleet {
         const batch: Promise<DeviceRunner>[] = [];
         for (let i = first; i < Math.min(options.devices, first + BOOT_CONCURRENCY); i++) {
           const spec = fleetDeviceSpec(i, options.siteId, options.brokerUrl, options);
-          batch.push(DeviceRunner.start({ brokerUrl: options.brokerUrl, spec, speed: options.speed ?? 1 }));
+          batch.push(DeviceRunner.start({ spec, speed: options.speed ?? 1 }));
         }
         const settled = await Promise.allSettled(batch);
         for (const result of settled) if (result.status === "fulfilled") fleet.runners.push(result.value);

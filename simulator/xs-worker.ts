@@ -63,6 +63,11 @@ export interface XsWorker {
   terminate(): Promise<void>;
 }
 
+/** an exception the firmware did not catch, reported by the worker (the engine itself is fine) */
+export class FirmwareError extends Error {
+  override name = "FirmwareError";
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -103,7 +108,7 @@ export async function startXsWorker(options: XsWorkerOptions = {}): Promise<XsWo
     async call<T>(op: string, args: Record<string, unknown> = {}) {
       const result = await worker.issueCommand(encoder.encode(JSON.stringify({ op, ...args })));
       const reply = JSON.parse(decoder.decode(result.reply)) as { ok: boolean; value?: T; error?: string };
-      if (!reply.ok) throw new Error(`firmware: ${reply.error}`);
+      if (!reply.ok) throw new FirmwareError(`firmware: ${reply.error}`);
       return { value: reply.value as T, meterUsage: result.meterUsage as MeterUsage };
     },
     async close() {

@@ -38,7 +38,7 @@ export interface SensorControl {
   apply(sampleRateHz: number, rangeG: number): number;
 }
 
-export type NetworkOptions = Omit<MqttSessionOptions, "clientId" | "will" | "subscriptions" | "ring" | "scheduler" | "random" | "onConnected" | "onDisconnected" | "onMessage" | "onDiscarded">;
+export type NetworkOptions = Omit<MqttSessionOptions, "clientId" | "will" | "subscriptions" | "ring" | "scheduler" | "nowMs" | "random" | "onConnected" | "onDisconnected" | "onMessage" | "onDiscarded">;
 
 export interface DeviceAppOptions {
   deviceId: string;
@@ -92,6 +92,7 @@ export class DeviceApp {
       subscriptions: [this.#topics.cfg],
       ring: this.ring,
       scheduler: options.scheduler,
+      nowMs: options.uptimeMs,
       random: options.random,
       onConnected: () => this.publishStatus(),
       onMessage: (topic, bytes) => this.#onMessage(topic, bytes),

@@ -56,6 +56,11 @@ export class MessageRing {
     return this.#bytes;
   }
 
+  /** every message held, priority lane first, each lane oldest first (a snapshot, for diagnostics) */
+  entries(): RingEntry[] {
+    return [...this.#priority, ...this.#telemetry];
+  }
+
   /** messages dropped since boot to make room (and new ones that found no room) */
   get dropped(): number {
     return this.#dropped;

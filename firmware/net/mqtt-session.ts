@@ -1,8 +1,6 @@
-// Resilient MQTT session of the device, on the ECMA-419 MQTT client ("embedded:network/mqtt/client",
-// reached through the host provider device.network.mqtt; in the SDK: examples/io/tcp/mqttclient/).
-//
-// Why not Moddable's legacy "mqtt" module: it is QoS 0 only (it never dispatches PUBACK) and always
-// sets CleanSession, so the device could not keep a message until the broker has it.
+// Resilient MQTT session of the device, on the device's own MQTT client (mqtt-client.ts) over the
+// socket the host provider device.network.mqtt names (TLS on the device unless the build asked for
+// plain MQTT; in the simulator a real TCP connection to the real broker).
 //
 // Behaviour:
 // - client id = the device id; CleanSession false (the broker keeps the session and the cfg
@@ -10,38 +8,30 @@
 // - Last Will: the protocol Will {v, d, b, o: false} on the status topic, QoS 1, retained, so the
 //   broker marks the device offline when it vanishes.
 // - Telemetry, alerts and status are published at QoS 1 from the MessageRing; a message leaves the
-//   ring only on its PUBACK. At most `maxInflight` messages are unacknowledged at once.
+//   ring only on its PUBACK. At most `maxInflight` messages are unacknowledged at once; when the
+//   client's send queue is full (a slow link), the rest wait in the ring until its onWritable.
 // - On CONNACK: subscribe to the config topic (QoS 1) every time (resubscribe after every
 //   reconnect: the broker may have lost the session), report onConnected, then drain the ring.
-// - Connection loss (onError/onClose, a refused CONNACK, or no CONNACK within connectTimeoutMs):
-//   close the client, put every in-flight message back in line, and reconnect after
-//   min(maxMs, initialMs * 2^attempt) scaled by a random factor in [0.5, 1] ("equal jitter", so a
-//   fleet that lost its broker together does not come back together). A CONNACK resets attempt.
-// - Keepalive: passed to the client (PINGREQ every keepaliveMs/2 when idle; the client drops the
-//   connection when the broker stays silent for 1.5 x keepaliveMs).
-// - Inbound messages (only cfg is subscribed) larger than maxInboundBytes are discarded before any
-//   buffer is made, counted, and reported (onDiscarded: the app answers with an error status).
+// - Connection loss (the client's onClosed: socket error, broker close, protocol error, refused
+//   CONNACK, keepalive, TLS refusal; or no CONNACK within connectTimeoutMs): put every in-flight
+//   message back in line, and reconnect after min(maxMs, initialMs * 2^attempt) scaled by a random
+//   factor in [0.5, 1] ("equal jitter", so a fleet that lost its broker together does not come back
+//   together). A CONNACK resets attempt. The reason is kept (lastLossReason) for the status.
+// - Keepalive: the client's (mqtt-client.ts: PINGREQ after 1/4 keepalive of silence, link dropped
+//   when a reply is 3/4 keepalive late).
+// - Inbound messages (only cfg is subscribed) larger than maxInboundBytes are discarded by the
+//   client before any buffer is made, acknowledged, counted, and reported (onDiscarded: the app
+//   answers with an error status).
 // Timers come from an injected scheduler (Moddable's Timer on the device), randomness from an
 // injected source, so the session runs and is tested anywhere.
-import type MQTTClient from "embedded:network/mqtt/client";
-import type { MqttClientClass, MqttClientLike, MqttControlMessage, MqttReadableOptions } from "./mqtt-client-contract.js";
+import { MqttClient, type ResolverProvider, type SocketProvider } from "./mqtt-client.js";
+import type { InboundPublish } from "./mqtt-parser.js";
 import type { MessageRing } from "./message-ring.js";
 
-export type { MqttClientLike } from "./mqtt-client-contract.js";
-
-/** device.network.mqtt: the client class plus its provider parts (dns, socket). */
+/** device.network.mqtt: the socket the client runs over, and a resolver for a broker named by host name */
 export interface MqttProvider {
-  io: typeof MQTTClient;
-  [part: string]: unknown;
-}
-
-/**
- * The provider's client class as the contract the session relies on. The SDK's typings (8.2) describe
- * onControl, write() and the CONNACK/SUBACK messages differently from what its mqttclient.js does
- * (listed in mqtt-client-contract.ts); this is the one place that bridges them (type-level only).
- */
-function clientClass(provider: MqttProvider): MqttClientClass {
-  return provider.io as unknown as MqttClientClass;
+  socket: SocketProvider;
+  dns?: ResolverProvider;
 }
 
 export interface SessionScheduler {
@@ -70,6 +60,10 @@ export interface MqttSessionOptions {
   maxInflight: number;
   maxInboundBytes: number;
   scheduler: SessionScheduler;
+  /** a monotonic millisecond clock (keepalive) */
+  nowMs: () => number;
+  /** publish() waits while the client has this much queued for the socket (default 2048) */
+  maxQueuedBytes?: number;
   /** uniform in [0, 1) */
   random: () => number;
   onConnected?: () => void;
@@ -81,23 +75,19 @@ export interface MqttSessionOptions {
 
 export type SessionState = "idle" | "connecting" | "connected" | "waiting" | "stopped";
 
-// MQTT control packet types (MQTT 3.1.1 §2.2.1), as the client's static fields number them.
-const CONNACK = 2;
-const PUBACK = 4;
-const SUBSCRIBE = 8;
-const SUBACK = 9;
-const DISCONNECT = 14;
 const SUBACK_FAILURE = 0x80;
+const DEFAULT_MAX_QUEUED_BYTES = 2048;
 
 export class MqttSession {
   readonly #options: MqttSessionOptions;
-  #client: MqttClientLike | undefined;
+  #client: MqttClient | undefined;
   #state: SessionState = "idle";
   #timer: unknown;
   #attempt = 0;
   #inflight = 0;
   #packetId = 0;
-  #inbound: { topic: string; bytes: Uint8Array | undefined; at: number } | undefined;
+  /** why the last connection ended (or the last attempt failed) */
+  lastLossReason = "";
   /** counters since boot */
   readonly counters = { connects: 0, connectionLosses: 0, published: 0, acknowledged: 0, inboundDiscarded: 0, subscribeFailures: 0 };
 
@@ -121,14 +111,9 @@ export class MqttSession {
   /** Orderly shutdown: DISCONNECT (the broker then discards the Will) and no reconnect. */
   stop(): void {
     this.#clearTimer();
-    if (this.#client && this.#state === "connected") {
-      try {
-        this.#client.write(null, { operation: DISCONNECT });
-      } catch {
-        // the socket may already be gone; closing below is enough
-      }
-    }
-    this.#closeClient();
+    const client = this.#client;
+    this.#client = undefined;
+    client?.disconnect();
     this.#options.ring.requeueInflight();
     this.#inflight = 0;
     this.#state = "stopped";
@@ -143,11 +128,8 @@ export class MqttSession {
       const entry = ring.next();
       if (!entry) return;
       const id = this.#nextPacketId();
-      try {
-        client.write(entry.bytes.buffer as ArrayBuffer, { topic: entry.topic, QoS: 1, retain: entry.retain, id });
-      } catch {
-        return; // no room in the socket now; onWritable pumps again
-      }
+      // false: the client's send queue is full; its onWritable pumps again
+      if (!client.publish({ topic: entry.topic, payload: entry.bytes, qos: 1, retain: entry.retain, id })) return;
       ring.markSent(entry, id);
       this.#inflight++;
       this.counters.published++;
@@ -159,111 +141,88 @@ export class MqttSession {
     this.#state = "connecting";
     this.#timer = options.scheduler.set(() => {
       this.#timer = undefined;
-      this.#lost();
+      this.#lost(`no CONNACK within ${options.connectTimeoutMs} ms`);
     }, options.connectTimeoutMs);
     // callbacks of a client the session has already given up (timed out, closed) are ignored
-    let client: MqttClientLike | undefined;
+    let client: MqttClient | undefined;
     const current = () => client !== undefined && client === this.#client;
     try {
-      const Client = clientClass(options.provider);
-      client = new Client({
-        ...options.provider,
+      client = new MqttClient({
+        socket: options.provider.socket,
+        dns: options.provider.dns,
         host: options.host,
         port: options.port,
-        id: options.clientId,
+        clientId: options.clientId,
         clean: false,
-        keepAlive: options.keepaliveMs,
-        will: { topic: options.will.topic, message: options.will.message, QoS: 1, retain: true },
-        onControl: (message) => {
-          if (current()) this.#onControl(client!, message);
+        keepAliveMs: options.keepaliveMs,
+        will: { topic: options.will.topic, payload: new Uint8Array(options.will.message), qos: 1, retain: true },
+        maxInboundBytes: options.maxInboundBytes,
+        maxQueuedBytes: options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
+        timers: { set: options.scheduler.set, clear: options.scheduler.clear, nowMs: options.nowMs },
+        onConnected: () => {
+          if (current()) this.#onConnected(client!);
         },
-        onReadable: (count, readable) => {
-          if (current()) this.#onReadable(client!, count, readable);
+        onPuback: (id) => {
+          if (current()) this.#onPuback(id);
+        },
+        onSuback: (_id, granted) => {
+          if (current() && granted.some((code) => code === SUBACK_FAILURE)) this.counters.subscribeFailures++;
+        },
+        onMessage: (message) => {
+          if (current()) this.#onMessage(message);
         },
         onWritable: () => {
           if (current()) this.pump();
         },
-        onError: () => {
-          if (current()) this.#lost();
-        },
-        onClose: () => {
-          if (current()) this.#lost();
+        onClosed: (reason) => {
+          if (current()) this.#lost(reason);
         },
       });
-      this.#client = client;
-    } catch {
-      this.#lost();
+      // the client may have failed inside its constructor (a socket that could not be made)
+      if (client.state !== "closed") this.#client = client;
+      else if (this.#state === "connecting") this.#lost("socket could not be opened");
+    } catch (error) {
+      this.#lost(`client: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
-  #onControl(client: MqttClientLike, message: MqttControlMessage): void {
-    switch (message.operation) {
-      case CONNACK:
-        if (message.returnCode) return this.#lost();
-        this.#clearTimer();
-        this.#state = "connected";
-        this.#attempt = 0;
-        this.#inflight = 0;
-        this.counters.connects++;
-        try {
-          client.write(null, { operation: SUBSCRIBE, id: this.#nextPacketId(), items: this.#options.subscriptions.map((topic) => ({ topic, QoS: 1 })) });
-        } catch {
-          return this.#lost();
-        }
-        this.#options.onConnected?.();
-        this.pump();
-        return;
-      case PUBACK:
-        if (message.id !== undefined && this.#options.ring.acknowledge(message.id)) {
-          this.#inflight--;
-          this.counters.acknowledged++;
-          this.pump();
-        }
-        return;
-      case SUBACK:
-        if (message.payload?.some((granted) => granted === SUBACK_FAILURE)) this.counters.subscribeFailures++;
-        return;
-      default:
-        return;
-    }
+  #onConnected(client: MqttClient): void {
+    this.#clearTimer();
+    this.#state = "connected";
+    this.#attempt = 0;
+    this.#inflight = 0;
+    this.counters.connects++;
+    client.subscribe(this.#nextPacketId(), this.#options.subscriptions.map((topic) => ({ topic, qos: 1 as const })));
+    this.#options.onConnected?.();
+    this.pump();
   }
 
-  #onReadable(client: MqttClientLike, count: number, readable: MqttReadableOptions): void {
-    if (readable.topic !== undefined) {
-      const byteLength = readable.byteLength ?? count;
-      const fits = byteLength <= this.#options.maxInboundBytes;
-      if (!fits) {
-        this.counters.inboundDiscarded++;
-        this.#options.onDiscarded?.(readable.topic, byteLength);
-      }
-      this.#inbound = { topic: readable.topic, bytes: fits ? new Uint8Array(byteLength) : undefined, at: 0 };
-    }
-    const chunk = client.read(count);
-    const inbound = this.#inbound;
-    if (!inbound) return;
-    if (inbound.bytes && chunk) {
-      const part = new Uint8Array(chunk);
-      if (inbound.at + part.length > inbound.bytes.length) {
-        inbound.bytes = undefined; // the broker sent more than it announced: drop it
-        this.counters.inboundDiscarded++;
-      } else {
-        inbound.bytes.set(part, inbound.at);
-        inbound.at += part.length;
-      }
-    }
-    if (readable.more) return;
-    this.#inbound = undefined;
-    if (inbound.bytes) this.#options.onMessage?.(inbound.topic, inbound.bytes.subarray(0, inbound.at));
+  #onPuback(id: number): void {
+    if (!this.#options.ring.acknowledge(id)) return;
+    this.#inflight--;
+    this.counters.acknowledged++;
+    this.pump();
   }
 
-  #lost(): void {
+  #onMessage(message: InboundPublish): void {
+    if (!message.payload) {
+      this.counters.inboundDiscarded++;
+      this.#options.onDiscarded?.(message.topic, message.byteLength);
+      return;
+    }
+    this.#options.onMessage?.(message.topic, message.payload);
+  }
+
+  #lost(reason: string): void {
     if (this.#state === "stopped" || this.#state === "waiting") return;
     const wasConnected = this.#state === "connected";
+    this.lastLossReason = reason;
     this.#clearTimer();
-    this.#closeClient();
+    const client = this.#client;
+    this.#client = undefined;
+    client?.close();
     this.#options.ring.requeueInflight();
     this.#inflight = 0;
-    this.#inbound = undefined;
     this.#state = "waiting";
     this.counters.connectionLosses++;
     const { initialMs, maxMs } = this.#options.backoff;
@@ -275,16 +234,6 @@ export class MqttSession {
       this.#connect();
     }, delayMs);
     if (wasConnected) this.#options.onDisconnected?.();
-  }
-
-  #closeClient(): void {
-    const client = this.#client;
-    this.#client = undefined;
-    try {
-      client?.close();
-    } catch {
-      // closing a client that already failed may throw; it is gone either way
-    }
   }
 
   #clearTimer(): void {

@@ -1,15 +1,18 @@
 // Runs inside XS, one per simulated device: the real firmware (drivers, DSP, app, MQTT session,
 // config) on the simulated board. It is firmware/main.ts with the board's parts in place of the
 // ESP32's: host commands "boot" (wires and starts everything), "stats" (for the fleet's live line),
-// "memory" (XS chunk/slot use through the simulator's memory probe, for bench:firmware-memory);
+// "memory" (XS chunk/slot use through the simulator's memory probe, for bench:firmware-memory),
+// "inject-fault" (an exception no firmware code catches, thrown from the next timer callback: the
+// device then restarts as an ESP32 does, see simulator/device-runner.ts);
 // installBoard adds "advance" (virtual time). No Node APIs here.
 import SMBus from "embedded:io/smbus";
-import MQTTClient from "embedded:network/mqtt/client";
+import TCP from "embedded:io/socket/tcp";
 import Preference from "preference";
 import Net from "net";
 import { onHostCommand } from "../../firmware/sim/host-bridge.js";
 import { installBoard, BOARD_I2C_PINS } from "../../firmware/sim/board.js";
-import { virtualNowMs } from "../../firmware/sim/virtual-clock.js";
+import { setVirtualTimer, virtualNowMs } from "../../firmware/sim/virtual-clock.js";
+import { decodeCborValue } from "../../protocol/cbor-decoder.js";
 import { syntheticMachine, type SyntheticMachineOptions } from "../../firmware/sim/signals/synthetic-machine.js";
 import { Lis3dh } from "../../firmware/drivers/lis3dh.js";
 import { Adxl345 } from "../../firmware/drivers/adxl345.js";
@@ -19,6 +22,7 @@ import { VibrationAnalyzer } from "../../firmware/dsp/analyzer.js";
 import type { DspCoreKind } from "../../firmware/dsp/dsp-core.js";
 import { DeviceApp } from "../../firmware/app/device-app.js";
 import { timerScheduler } from "../../firmware/app/timer-scheduler.js";
+import type { SocketProvider } from "../../firmware/net/mqtt-client.js";
 import { BUILD_DEFAULTS, type EffectiveConfig } from "../../firmware/config/device-config.js";
 import type { RangeG } from "../../protocol/messages.js";
 
@@ -27,7 +31,7 @@ export interface BootOptions {
   siteId: string;
   part: SensorPart;
   machine: SyntheticMachineOptions;
-  /** host/port the firmware is built with (the bridge connects to the real broker anyway) */
+  /** host/port the firmware is built with: an address (the simulated board has no DNS) */
   broker: { host: string; port: number };
   ring: { capacityMessages: number; capacityBytes: number };
   /** build-default overrides (e.g. a short heartbeat for tests) */
@@ -117,7 +121,8 @@ onHostCommand("boot", (message) => {
     },
     preferences: Preference,
     network: {
-      provider: { io: MQTTClient },
+      // the device's own MQTT client over the simulated socket (a real TCP connection)
+      provider: { socket: { io: TCP as unknown as SocketProvider["io"] } },
       host: options.broker.host,
       port: options.broker.port,
       keepaliveMs: options.keepaliveMs ?? 30_000,
@@ -189,6 +194,32 @@ onHostCommand("memory", (message) => {
     stressAvailable,
   };
   return report;
+});
+
+/** what the RAM ring held when a fault was injected: what the restart loses */
+export interface FaultSnapshot {
+  bootId: number;
+  /** sequence numbers of the messages in the ring (waiting or in flight) */
+  ringSequences: number[];
+  /** the next sequence number the boot would have used */
+  nextSequence: number;
+}
+
+// Arms a fault for the next turn of the timer loop and answers what the ring holds now: nothing
+// runs in between (the next timer due is this one), so that is exactly what the restart loses.
+onHostCommand("inject-fault", (message) => {
+  if (!app) throw new Error("not booted");
+  const ring = app.ring;
+  const snapshot: FaultSnapshot = {
+    bootId: app.bootId,
+    ringSequences: ring.entries().map((entry) => (decodeCborValue(entry.bytes) as { s: number }).s).sort((a, b) => a - b),
+    nextSequence: app.messages.nextSequence,
+  };
+  const reason = typeof message.reason === "string" ? message.reason : "injected fault";
+  setVirtualTimer(() => {
+    throw new Error(reason);
+  }, 0);
+  return snapshot;
 });
 
 function analyzerRate(): number {

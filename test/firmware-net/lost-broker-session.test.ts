@@ -22,7 +22,7 @@ describe("broker restarts without its sessions", () => {
   beforeAll(async () => {
     broker = await startMosquitto();
     recorder = await Recorder.start(broker.url, "recorder-session");
-    device = await DeviceRunner.start({ brokerUrl: broker.url, spec: deviceSpec(DEVICE, broker.port), speed: 2 });
+    device = await DeviceRunner.start({ spec: deviceSpec(DEVICE, broker.port), speed: 2 });
   });
 
   afterAll(async () => {

@@ -27,7 +27,7 @@ describe("remote configuration", () => {
     admin = await mqtt.connectAsync(broker.url, { clientId: "site-admin" });
     // a machine at ~2 mm/s: zone B, no alarms until a config sets tight thresholds
     // a short learning period, so the learned anomaly baseline is persisted early in the test
-    device = await DeviceRunner.start({ brokerUrl: broker.url, spec: deviceSpec(DEVICE, broker.port, { defaults: { heartbeatS: 5, learningWindows: 4 } }), speed: 2 });
+    device = await DeviceRunner.start({ spec: deviceSpec(DEVICE, broker.port, { defaults: { heartbeatS: 5, learningWindows: 4 } }), speed: 2 });
   });
 
   afterAll(async () => {

@@ -26,7 +26,6 @@ describe("broker that never answers CONNACK (fault-injecting stand-in)", () => {
     });
     await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
     device = await DeviceRunner.start({
-      brokerUrl: `mqtt://127.0.0.1:${port}`,
       spec: deviceSpec("silent-peer", port, { connectTimeoutMs: 2000, backoff: { initialMs: 500, maxMs: 2000 }, ring: { capacityMessages: 8, capacityBytes: 4096 } }),
       speed: 4,
     });
@@ -45,7 +44,8 @@ describe("broker that never answers CONNACK (fault-injecting stand-in)", () => {
     }, 60_000);
     expect(stats.connected).toBe(false);
     expect(stats.session.connects).toBe(0);
-    expect(device.bridge!.counters.connacks).toBe(0);
+    // every attempt reached TCP and got no CONNACK: the sockets opened, the session never connected
+    expect(device.bridge!.counters.connects).toBeGreaterThanOrEqual(4);
     expect(accepted).toBeGreaterThanOrEqual(4);
     // the abandoned connections are closed: at most the current attempt is open
     // (MQTT.js would close them itself only after its own 5 s connect timeout: wait far less)

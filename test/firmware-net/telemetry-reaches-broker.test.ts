@@ -28,8 +28,8 @@ describe("telemetry from simulated devices reaches a real broker", () => {
     sub = spawn("/usr/bin/mosquitto_sub", ["-h", "127.0.0.1", "-p", String(broker.port), "-t", "vw/v1/plant-1/+/tele", "-q", "1", "-F", "%t %x"], { stdio: ["ignore", "pipe", "inherit"] });
     sub.stdout!.on("data", (chunk: Buffer) => (subOutput += chunk.toString()));
     await new Promise((resolve) => setTimeout(resolve, 300)); // mosquitto_sub subscribes
-    devices.push(await DeviceRunner.start({ brokerUrl: broker.url, spec: deviceSpec(LONG_ID, broker.port, { machine: { ...deviceSpec("x", 0).machine, imbalanceMS2: 3, seed: 5 } }), speed: 2 }));
-    devices.push(await DeviceRunner.start({ brokerUrl: broker.url, spec: deviceSpec(SHORT_ID, broker.port, { part: "lis3dh" }), speed: 2 }));
+    devices.push(await DeviceRunner.start({ spec: deviceSpec(LONG_ID, broker.port, { machine: { ...deviceSpec("x", 0).machine, imbalanceMS2: 3, seed: 5 } }), speed: 2 }));
+    devices.push(await DeviceRunner.start({ spec: deviceSpec(SHORT_ID, broker.port, { part: "lis3dh" }), speed: 2 }));
   });
 
   afterAll(async () => {

@@ -1,12 +1,15 @@
 // A fault-injecting TCP proxy (a stand-in used ONLY to inject a fault a real part cannot produce
 // on demand): sits between the simulated devices and the real broker so a test can cut the
-// devices' network for a while ("Wi-Fi gone") without touching the broker or the gateway.
+// devices' network for a while ("Wi-Fi gone") without touching the broker or the gateway, or
+// cut a connection in the middle of a packet the broker is sending (cutDownstreamAfter).
 import { createServer, connect, type Server, type Socket } from "node:net";
 
 export class FaultInjectingTcpProxy {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
   #cut = false;
+  /** bytes broker -> client still forwarded before the connection is cut; undefined: no cut armed */
+  #downstreamLeft: number | undefined;
   port = 0;
 
   private constructor(readonly targetHost: string, readonly targetPort: number) {
@@ -37,7 +40,18 @@ export class FaultInjectingTcpProxy {
       socket.on("error", () => undefined);
     }
     client.pipe(upstream);
-    upstream.pipe(client);
+    upstream.on("data", (data: Buffer) => {
+      const left = this.#downstreamLeft;
+      if (left === undefined || data.length < left) {
+        if (left !== undefined) this.#downstreamLeft = left - data.length;
+        client.write(data);
+        return;
+      }
+      // forward exactly what is left, then cut both sides: the client sees a packet end mid-way
+      this.#downstreamLeft = undefined;
+      client.end(data.subarray(0, left), () => client.destroy());
+      upstream.destroy();
+    });
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => client.destroy());
   }
@@ -46,6 +60,11 @@ export class FaultInjectingTcpProxy {
   cut(): void {
     this.#cut = true;
     for (const socket of this.#sockets) socket.destroy();
+  }
+
+  /** the next `bytes` bytes from the broker are forwarded, then that connection is cut */
+  cutDownstreamAfter(bytes: number): void {
+    this.#downstreamLeft = bytes;
   }
 
   restore(): void {
