@@ -24,6 +24,7 @@ export const simulatedHostModules: Record<string, string> = {
   "embedded:io/smbus": "firmware/sim/host/smbus.ts",
   "embedded:io/spi": "firmware/sim/host/spi.ts",
   "embedded:io/socket/tcp": "firmware/sim/host/tcp-socket.ts",
+  "embedded:io/socket/tcp/tls": "firmware/sim/host/tls-socket.ts",
   preference: "firmware/sim/host/preference.ts",
   net: "firmware/sim/host/net.ts",
 };

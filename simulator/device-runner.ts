@@ -29,6 +29,8 @@ export interface DeviceStats {
   bootId: number;
   connected: boolean;
   state: string;
+  /** why the last connection ended or the last attempt failed ("" before any loss) */
+  lastLossReason: string;
   ringDepth: number;
   dropped: number;
   nextSequence: number;
@@ -106,7 +108,14 @@ export class DeviceRunner {
   /** counters from inside the firmware */
   async stats(): Promise<DeviceStats | undefined> {
     if (!this.#worker) return undefined;
-    return (await this.#call<DeviceStats | null>("stats")) ?? undefined;
+    const faults = this.faults.length;
+    try {
+      return (await this.#call<DeviceStats | null>("stats")) ?? undefined;
+    } catch (error) {
+      // the device restarted under the call (a fault in the same turn): it has no stats to give now
+      if (this.faults.length > faults || this.#restarting) return undefined;
+      throw error;
+    }
   }
 
   /**

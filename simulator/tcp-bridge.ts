@@ -10,7 +10,7 @@
 // per socket, for a failure or the peer's close).
 // Settings exist to produce what a device meets and a test cannot otherwise ask of a real
 // broker: tiny segments, a small send buffer.
-import { connect as netConnect, type Socket } from "node:net";
+import { connect as netConnect, isIP, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import type { TcpEvent } from "../firmware/sim/host/tcp-socket.js";
 
@@ -99,14 +99,14 @@ export class TcpBridge {
     const port = Number(message.port);
     const tls = this.#settings.tls;
     let socket: Socket;
-    if (message.secure) {
-      if (!tls) {
-        // a TLS socket with no TLS material on this simulated board: fail as a refused handshake would
-        socket = netConnect({ host: address, port });
-        queueMicrotask(() => socket.destroy(new Error("tls: the simulated board has no TLS credentials (SocketSettings.tls)")));
-      } else {
-        socket = tlsConnect({ host: address, port, ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.servername ?? (message.host as string | undefined) ?? address });
-      }
+    const secure = message.secure === true;
+    if (secure && !tls) {
+      throw new Error("tcp bridge: the firmware opened a TLS socket but this simulated board has no TLS material (DeviceSpec.socket.tls)");
+    }
+    if (secure && tls) {
+      // SNI takes a host name only; an address is checked against the certificate's IP names
+      const name = tls.servername ?? (message.host as string | undefined) ?? address;
+      socket = tlsConnect({ host: address, port, ca: tls.ca, cert: tls.cert, key: tls.key, servername: isIP(name) ? undefined : name });
     } else {
       socket = netConnect({ host: address, port });
     }
@@ -115,7 +115,9 @@ export class TcpBridge {
     this.#connections.set(handle, connection);
     this.counters.opens++;
     const sendBufferBytes = this.#settings.sendBufferBytes ?? DEFAULT_SEND_BUFFER_BYTES;
-    socket.once(message.secure && tls ? "secureConnect" : "connect", () => {
+    let handshakeDone = !secure;
+    socket.once(secure ? "secureConnect" : "connect", () => {
+      handshakeDone = true;
       if (connection.failed) return;
       this.counters.connects++;
       this.#push({ handle, type: "connect", sendBufferBytes });
@@ -132,7 +134,13 @@ export class TcpBridge {
       this.counters.errors++;
       this.#push({ handle, type: "error", reason });
     };
-    socket.on("error", (error) => fail(error.message));
+    socket.on("error", (error: Error & { code?: string }) => {
+      if (handshakeDone || connection.failed) return fail(error.message);
+      // the TLS handshake refused: the device's TLS meets this inside onReadable (tls-socket.ts)
+      connection.failed = true;
+      this.counters.errors++;
+      this.#push({ handle, type: "tls-refused", code: error.code, message: error.message });
+    });
     socket.on("end", () => fail("closed by the peer"));
     socket.on("close", () => {
       fail("closed");

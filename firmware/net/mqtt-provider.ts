@@ -18,7 +18,7 @@ import Resource from "Resource";
 import type { BuildConfig } from "../config/build-config.js";
 import type { ResolverProvider, SocketProvider } from "./mqtt-client.js";
 import type { MqttProvider } from "./mqtt-session.js";
-import { guardSocketCallbacks } from "./socket-guard.js";
+import { socketProvider } from "./socket-provider.js";
 
 /** DNS servers when the network did not hand any out */
 export const FALLBACK_DNS = Object.freeze(["1.1.1.1", "8.8.8.8"]);
@@ -33,20 +33,16 @@ type SocketClass = SocketProvider["io"];
 
 export function mqttProvider(config: BuildConfig, networkDns: readonly string[] | undefined): MqttProvider {
   const dns: ResolverProvider = { io: Resolver as unknown as ResolverProvider["io"], servers: dnsServers(networkDns), socket: { io: UDP } };
-  const GuardedTcp = guardSocketCallbacks(TCP as unknown as SocketClass);
-  if (!config.tls) return { socket: { io: GuardedTcp }, dns };
+  const classes = { TCP: TCP as unknown as SocketClass, TLS: TLSSocket as unknown as SocketClass };
+  if (!config.tls) return { socket: socketProvider(classes, undefined), dns };
   return {
     dns,
-    socket: {
-      io: TLSSocket as unknown as SocketClass,
-      TCP: { io: GuardedTcp },
-      secure: {
-        protocolVersion: 0x303, // TLS 1.2
-        serverName: config.brokerHost,
-        certificate: new Resource(config.tlsCa),
-        clientKey: new Resource(config.tlsKey),
-        clientCertificates: [new Resource(config.tlsCert)],
-      },
-    },
+    socket: socketProvider(classes, {
+      protocolVersion: 0x303, // TLS 1.2
+      serverName: config.brokerHost,
+      certificate: new Resource(config.tlsCa),
+      clientKey: new Resource(config.tlsKey),
+      clientCertificates: [new Resource(config.tlsCert)],
+    }),
   };
 }

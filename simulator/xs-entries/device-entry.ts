@@ -7,6 +7,7 @@
 // installBoard adds "advance" (virtual time). No Node APIs here.
 import SMBus from "embedded:io/smbus";
 import TCP from "embedded:io/socket/tcp";
+import TLSSocket from "embedded:io/socket/tcp/tls";
 import Preference from "preference";
 import Net from "net";
 import { onHostCommand } from "../../firmware/sim/host-bridge.js";
@@ -23,6 +24,7 @@ import type { DspCoreKind } from "../../firmware/dsp/dsp-core.js";
 import { DeviceApp } from "../../firmware/app/device-app.js";
 import { timerScheduler } from "../../firmware/app/timer-scheduler.js";
 import type { SocketProvider } from "../../firmware/net/mqtt-client.js";
+import { socketProvider } from "../../firmware/net/socket-provider.js";
 import { BUILD_DEFAULTS, type EffectiveConfig } from "../../firmware/config/device-config.js";
 import type { RangeG } from "../../protocol/messages.js";
 
@@ -33,6 +35,11 @@ export interface BootOptions {
   machine: SyntheticMachineOptions;
   /** host/port the firmware is built with: an address (the simulated board has no DNS) */
   broker: { host: string; port: number };
+  /**
+   * TLS to the broker, as the device build's default: the socket stack is the device's (TLS socket
+   * over the guarded TCP socket); the certificates are the simulator's (DeviceSpec.socket.tls)
+   */
+  tls?: boolean;
   ring: { capacityMessages: number; capacityBytes: number };
   /** build-default overrides (e.g. a short heartbeat for tests) */
   defaults?: Partial<EffectiveConfig>;
@@ -121,8 +128,14 @@ onHostCommand("boot", (message) => {
     },
     preferences: Preference,
     network: {
-      // the device's own MQTT client over the simulated socket (a real TCP connection)
-      provider: { socket: { io: TCP as unknown as SocketProvider["io"] } },
+      // the device's own MQTT client over the device's socket stack (firmware/net/socket-provider.ts)
+      // on the simulated sockets (real TCP connections; TLS done by the simulator's Node side)
+      provider: {
+        socket: socketProvider(
+          { TCP: TCP as unknown as SocketProvider["io"], TLS: TLSSocket as unknown as SocketProvider["io"] },
+          options.tls ? { protocolVersion: 0x303, serverName: options.broker.host } : undefined,
+        ),
+      },
       host: options.broker.host,
       port: options.broker.port,
       keepaliveMs: options.keepaliveMs ?? 30_000,
@@ -150,6 +163,7 @@ onHostCommand("stats", () => {
     bootId: app.bootId,
     connected: app.session.connected,
     state: app.session.state,
+    lastLossReason: app.session.lastLossReason,
     ringDepth: app.ring.depth,
     dropped: app.ring.dropped,
     nextSequence: app.messages.nextSequence,

@@ -20,13 +20,21 @@ export type TcpEvent =
   | { handle: number; type: "connect"; sendBufferBytes: number }
   | { handle: number; type: "data"; bytes: number[] }
   | { handle: number; type: "sent"; bytes: number }
-  | { handle: number; type: "error"; reason: string };
+  | { handle: number; type: "error"; reason: string }
+  | { handle: number; type: "tls-refused"; code?: string; message: string };
+
+/** a TLS handshake the host side refused (node:tls's error code and message) */
+export interface TlsRefusal {
+  code?: string;
+  message: string;
+}
 
 interface TcpSocketOptions {
   address?: string;
   host?: string;
   port: number;
-  onReadable?: (this: SimulatedTcpSocket, count: number) => void;
+  /** refusal: simulator only, for the simulated TLS socket above this one (tls-socket.ts) */
+  onReadable?: (this: SimulatedTcpSocket, count: number, refusal?: TlsRefusal) => void;
   onWritable?: (this: SimulatedTcpSocket, count: number) => void;
   onError?: (this: SimulatedTcpSocket) => void;
   format?: "buffer" | "number";
@@ -128,6 +136,14 @@ export default class SimulatedTcpSocket {
         if (this.#failed) return;
         this.#room += event.bytes;
         if (!this.#errorPending) options.onWritable?.call(this, this.#room);
+        return;
+      case "tls-refused":
+        // what the SDK's TLS meets inside onReadable when the handshake's records arrive; the
+        // socket is failed from here on (the handshake cannot go on)
+        if (this.#failed) return;
+        this.#failed = true;
+        this.#ready = false;
+        options.onReadable?.call(this, 0, { code: event.code, message: event.message });
         return;
       case "error":
         if (this.#failed) return;
