@@ -6,7 +6,7 @@
 // Every message carries the envelope: v (payload version), d (device id), b (boot id, random
 // uint32 per boot), s (sequence number: per boot, +1 per published message of any kind),
 // t (device clock, ms since the Unix epoch; 0 until SNTP has set the clock).
-import type { PAYLOAD_VERSION } from "./limits.js";
+import { PAYLOAD_VERSION } from "./limits.js";
 
 /** The version this build speaks, as a type: PAYLOAD_VERSION. */
 export type PayloadVersion = typeof PAYLOAD_VERSION;
@@ -63,7 +63,7 @@ export interface Alert extends Envelope {
   k: AlertKind;
   /** level: 0 cleared, 1 warning, 2 alarm */
   l: 0 | 1 | 2;
-  /** the value that crossed (centi-units of the kind: mm/s for vrms, score for anomaly, zone index for zone) */
+  /** the value that crossed: centi-units of the kind's quantity (mm/s for vrms, score for anomaly, m/s² for sensor); for zone, the zone index 0..3 itself, unscaled */
   x: number;
   /** the limit it crossed, same unit as x */
   y: number;
@@ -101,7 +101,8 @@ export interface Status extends Envelope {
   be: number[];
   /** version of the config in force (0 = build defaults) */
   cv: number;
-  /** last config error, when the last config was rejected */
+  /** last error: why the last config was rejected, and/or what the device could not keep in flash
+   * ("cfg not saved: nvs set fail"); absent when there is none */
   er?: string;
 }
 
@@ -120,7 +121,13 @@ export const MACHINE_CLASSES: readonly MachineClass[] = ["1r", "1f", "2r", "2f"]
 /** Accelerometer full-scale range, ±g. */
 export type RangeG = 2 | 4 | 8 | 16;
 
-/** Remote configuration, retained, gateway/cloud -> device. Topic .../cfg. All fields but v/cv optional. */
+/**
+ * Remote configuration, retained, gateway/cloud -> device. Topic .../cfg. All fields but v/cv optional;
+ * a field left out takes the build default (a config is complete, not a patch).
+ * An empty payload is not a config: it is what a broker delivers when the retained message is
+ * deleted, and the device keeps what it has. To send a device back to its build defaults, publish
+ * the tombstone `configReset(cv)`: {v, cv, reset: true}, nothing else.
+ */
 export interface DeviceConfig {
   v: PayloadVersion;
   /** config version: the device applies only versions greater than the one it holds */
@@ -147,4 +154,21 @@ export interface DeviceConfig {
   bs?: number[];
   /** learning period, windows (0 keeps the current baseline) */
   lw?: number;
+  /**
+   * the tombstone: true sends the device back to its build defaults (persisted, reported as cv).
+   * It comes with v and cv only; any setting beside it rejects the config.
+   */
+  reset?: true;
+}
+
+/** The keys a reset (tombstone) config may carry. */
+export const CONFIG_RESET_KEYS: readonly string[] = ["v", "cv", "reset"];
+
+/**
+ * The "clear" config: build defaults, as version `cv`. Versioned like any config, so the device
+ * takes it only when cv is above the one it holds (a stale tombstone cannot undo a newer config)
+ * and the status's cv confirms it was applied.
+ */
+export function configReset(cv: number): DeviceConfig {
+  return { v: PAYLOAD_VERSION, cv, reset: true };
 }

@@ -143,7 +143,7 @@ describe("Grafana fleet dashboard queries against the real InfluxDB", () => {
     "7/A": async () => {
       const series = await run(query(7));
       expect(series).toHaveLength(1);
-      expect(series[0]!.columns).toEqual(["time", "device", "kind", "level", "value", "limit", "zone", "message"]);
+      expect(series[0]!.columns).toEqual(["time", "device", "kind", "level", "value", "threshold", "zone", "message"]);
       expect(series[0]!.values).toEqual([[pumpTele[2]!.ts, "pump-a", "vrms", 2, 4.5, 2.8, 2, "vrms 4.50 mm/s"]]);
     },
   };

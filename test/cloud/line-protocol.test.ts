@@ -22,8 +22,15 @@ describe("line protocol", () => {
   it("formats centi-units exactly, negative and small values included", () => {
     const pairs: [number, string][] = [[231, "2.31"], [200, "2.00"], [5, "0.05"], [0, "0.00"], [-5, "-0.05"], [-1234, "-12.34"], [10_000_000, "100000.00"]];
     for (const [centi, text] of pairs) {
-      expect(recordToLine(alertRecord("pump-1", 1, { x: centi, y: -centi }), "s", "g")).toContain(`value=${text},limit=${centi === 0 ? "" : centi > 0 ? "-" : ""}${text.replace("-", "")}`);
+      expect(recordToLine(alertRecord("pump-1", 1, { k: "vrms", x: centi, y: -centi }), "s", "g")).toContain(`value=${text},threshold=${centi === 0 ? "" : centi > 0 ? "-" : ""}${text.replace("-", "")}`);
     }
+  });
+
+  it("stores a zone alert's zone indices as they are, not divided by 100 (issue 19: zone C was stored as 0.02)", () => {
+    const line = recordToLine(alertRecord("pump-1", 1, { k: "zone", l: 1, x: 2, y: 2, z: 2, m: "vrms 3.15 mm/s: zone C" }), "s", "g");
+    expect(line).toContain("value=2.00,threshold=2.00,zone=2i");
+    const vrms = recordToLine(alertRecord("pump-1", 2, { k: "vrms", l: 2, x: 450, y: 280 }), "s", "g");
+    expect(vrms).toContain("value=4.50,threshold=2.80");
   });
 
   it("leaves anomaly out while the device is learning", () => {
