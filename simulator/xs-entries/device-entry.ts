@@ -10,6 +10,7 @@ import TCP from "embedded:io/socket/tcp";
 import TLSSocket from "embedded:io/socket/tcp/tls";
 import Preference from "preference";
 import Net from "net";
+import Time from "time";
 import { onHostCommand } from "../../firmware/sim/host-bridge.js";
 import { installBoard, BOARD_I2C_PINS } from "../../firmware/sim/board.js";
 import { setVirtualTimer, virtualNowMs } from "../../firmware/sim/virtual-clock.js";
@@ -23,6 +24,7 @@ import { VibrationAnalyzer } from "../../firmware/dsp/analyzer.js";
 import type { DspCoreKind } from "../../firmware/dsp/dsp-core.js";
 import { DeviceApp } from "../../firmware/app/device-app.js";
 import { timerScheduler } from "../../firmware/app/timer-scheduler.js";
+import { uptimeClock } from "../../firmware/app/uptime-clock.js";
 import type { SocketProvider } from "../../firmware/net/mqtt-client.js";
 import { socketProvider } from "../../firmware/net/socket-provider.js";
 import { BUILD_DEFAULTS, type EffectiveConfig } from "../../firmware/config/device-config.js";
@@ -148,7 +150,8 @@ onHostCommand("boot", (message) => {
     scheduler: timerScheduler,
     random,
     clockMs: () => options.epochMs + virtualNowMs(),
-    uptimeMs: () => virtualNowMs(),
+    // as main.ts: from Time.ticks, which wraps as the ESP32's signed 32-bit count does
+    uptimeMs: uptimeClock(() => Time.ticks),
     freeMemoryBytes: () => SIMULATED_FREE_HEAP_BYTES - (app?.ring.byteLength ?? 0),
     rssiDbm: () => Net.get("RSSI"),
     defaults,
