@@ -309,10 +309,12 @@ export class MqttClient {
     while (socket && this.#queue.length > 0 && this.#writable > 0 && this.#state !== "closed") {
       const packet = this.#queue[0] as Uint8Array;
       const count = Math.min(packet.length - this.#queueAt, this.#writable);
-      const piece = packet.slice(this.#queueAt, this.#queueAt + count);
+      // a whole packet goes as its own buffer (the encoders size it exactly): no copy per write
+      const whole = this.#queueAt === 0 && count === packet.length && packet.byteOffset === 0 && packet.buffer.byteLength === count;
+      const piece = whole ? (packet.buffer as ArrayBuffer) : (packet.slice(this.#queueAt, this.#queueAt + count).buffer as ArrayBuffer);
       let room: number | undefined;
       try {
-        room = socket.write(piece.buffer as ArrayBuffer);
+        room = socket.write(piece);
       } catch (error) {
         if (errorText(error).includes("would block")) {
           this.#writable = 0; // the socket's room shrank under us: wait for onWritable
