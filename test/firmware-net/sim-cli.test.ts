@@ -25,6 +25,8 @@ describe("vibewatch sim", () => {
     [["--devices", "2", "--site", "s1"], /--broker is required/],
     [["--devices", "2", "--broker", "http://127.0.0.1:1", "--site", "s1"], /--broker must be mqtt/],
     [["--devices", "2", "--broker", "not a url", "--site", "s1"], /is not a URL/],
+    // the devices run their own TLS stack, which needs a certificate per device
+    [["--devices", "2", "--broker", "mqtts://127.0.0.1:8883", "--site", "s1"], /mqtts:\/\/ is not supported/],
     [["--devices", "2", "--broker", "mqtt://127.0.0.1:1", "--site", "Plant One"], /--site/],
     [["--devices", "2", "--broker", "mqtt://127.0.0.1:1", "--site", "s1", "--speed", "100"], /--speed/],
     [["--devices", "2", "--broker", "mqtt://127.0.0.1:1", "--site", "s1", "--colour", "red"], /colour/],
