@@ -37,7 +37,7 @@ export interface DeviceStats {
   overruns: number;
   configVersion: number;
   sampleRateHz: number;
-  app: { windows: number; telemetry: number; alerts: number; statuses: number; configApplied: number; configRejected: number };
+  app: { windows: number; telemetry: number; alerts: number; statuses: number; configApplied: number; configRejected: number; persistFailures: number; loadFailures: number };
   session: { connects: number; connectionLosses: number; published: number; acknowledged: number };
   virtualMs: number;
 }

@@ -4,6 +4,9 @@
 //   session connect  -> status (retained) ; heartbeat every hb s while connected -> status
 //   .../cfg message  -> ConfigKeeper: applied (analyzer, sensor, heartbeat; no reboot) or rejected
 //                       (status with "er", nothing changes) -> status
+// Flash (Preference, NVS) failures never throw out of the keepers: they are counted here
+// (persistFailures, loadFailures), reported in the status's "er" until a write succeeds, and the
+// heartbeat tries the refused writes again.
 // Boot id: a random uint32 per boot. Sequence: one counter per boot for every message kind.
 // The clock, timers, free memory and RSSI are injected (Moddable modules on the device, the
 // simulated board in XS), so the same code runs in both places.
@@ -74,7 +77,7 @@ export class DeviceApp {
   #lastBaselineState: 0 | 1 | 2 = 0;
   #applied: EffectiveConfig | undefined;
   /** counters since boot */
-  readonly counters = { windows: 0, telemetry: 0, alerts: 0, statuses: 0, configApplied: 0, configRejected: 0, encodeErrors: 0 };
+  readonly counters = { windows: 0, telemetry: 0, alerts: 0, statuses: 0, configApplied: 0, configRejected: 0, encodeErrors: 0, persistFailures: 0, loadFailures: 0 };
 
   constructor(options: DeviceAppOptions) {
     this.#options = options;
@@ -117,6 +120,7 @@ export class DeviceApp {
       // a stored config this build cannot apply must not stop the device: build defaults instead
       this.#apply(this.config.fallBackToDefaults(`stored config: ${describe(error)}`), true);
     }
+    this.#countFlashFailures(); // reads of the stored config and baseline at boot
     this.#options.sampler.start();
     this.session.start();
   }
@@ -130,6 +134,7 @@ export class DeviceApp {
 
   /** Queues a status message (only while connected: a status is news only when it can go out). */
   publishStatus(): void {
+    this.#countFlashFailures();
     if (!this.session.connected) return;
     const o = this.#options;
     const analyzer = o.analyzer.result;
@@ -146,7 +151,7 @@ export class DeviceApp {
       baselineState: analyzer.baselineState,
       bandEdgesHz: analyzer.bandEdgesHz,
       configVersion: this.config.current.cv,
-      configError: this.config.lastError,
+      configError: this.#statusError(),
     });
     this.ring.push("priority", this.#topics.status, bytes, true);
     this.counters.statuses++;
@@ -167,7 +172,10 @@ export class DeviceApp {
       // if it ever does, count it and keep sampling rather than stop the device
       this.counters.encodeErrors++;
     }
-    if (result.baselineState === 1 && this.#lastBaselineState === 0) this.#baseline.save(this.#options.analyzer.getBaseline());
+    if (result.baselineState === 1 && this.#lastBaselineState === 0) {
+      this.#baseline.save(this.#options.analyzer.getBaseline());
+      this.#countFlashFailures();
+    }
     this.#lastBaselineState = result.baselineState;
     this.session.pump();
   }
@@ -175,7 +183,10 @@ export class DeviceApp {
   #onMessage(topic: string, bytes: Uint8Array): void {
     if (topic !== this.#topics.cfg) return;
     const outcome = this.config.receive(bytes);
-    if (outcome.kind === "same") return;
+    if (outcome.kind === "same") {
+      this.#countFlashFailures(); // a re-delivered config is saved again when flash refused it before
+      return;
+    }
     if (outcome.kind === "applied") {
       const previous = this.#applied;
       try {
@@ -208,7 +219,8 @@ export class DeviceApp {
     };
     // a config may push a baseline; a new learning period relearns; otherwise the baseline stays
     if (config.baseline) analyzerConfig.baseline = config.baseline;
-    else if (boot || config.learningWindows !== this.#applied?.learningWindows) analyzerConfig.learningWindows = config.learningWindows;
+    // (also when a pushed baseline is withdrawn: a reset or a config without one must not keep it)
+    else if (boot || config.learningWindows !== this.#applied?.learningWindows || this.#applied?.baseline) analyzerConfig.learningWindows = config.learningWindows;
     o.analyzer.configure(analyzerConfig);
     this.#applied = config;
     if (boot && !config.baseline) {
@@ -218,7 +230,27 @@ export class DeviceApp {
     // a running sampler restarts: the FIFO's stale samples at the old rate go, the next window is new
     if (!boot) o.sampler.start();
     if (this.#heartbeat !== undefined) o.scheduler.clear(this.#heartbeat);
-    this.#heartbeat = o.scheduler.repeat(() => this.publishStatus(), config.heartbeatS * 1000);
+    this.#heartbeat = o.scheduler.repeat(() => this.#onHeartbeat(), config.heartbeatS * 1000);
+  }
+
+  #onHeartbeat(): void {
+    this.config.retryPersist();
+    this.#baseline.retrySave();
+    this.publishStatus();
+  }
+
+  /** the keepers count flash failures; the app's counters show the totals (stats, metrics) */
+  #countFlashFailures(): void {
+    const config = this.config.counters;
+    const baseline = this.#baseline.counters;
+    this.counters.persistFailures = config.persistFailures + baseline.persistFailures;
+    this.counters.loadFailures = config.loadFailures + baseline.loadFailures;
+  }
+
+  /** "er": the last rejection first (the answer to the config just sent), then what flash refused */
+  #statusError(): string | undefined {
+    const parts = [this.config.lastError, this.config.flashError, this.#baseline.flashError].filter((part) => part !== undefined);
+    return parts.length > 0 ? parts.join("; ") : undefined;
   }
 }
 

@@ -2,10 +2,14 @@
 // (domain "vw", key "bl"), so a reboot does not restart a learning period of many windows.
 // Stored as CBOR {m: mean[], s: sd[], n}; written once when learning completes, and only when the
 // bytes differ from what is stored (flash wear). A damaged record is ignored and counted.
+// Preference throws when NVS fails on the ESP32, and save() runs in the sampler's timer callback,
+// where an uncaught exception reboots the device: every call is caught. A baseline flash refuses
+// is kept to try again (retrySave) and reported (flashError) until a write succeeds; a read that
+// fails means learning again, counted.
 import { CborEncoder } from "../../protocol/cbor-encoder.js";
 import { decodeCborValue } from "../../protocol/cbor-decoder.js";
 import type { Baseline } from "../dsp/analyzer.js";
-import { PREFERENCE_DOMAIN, type PreferenceStore } from "./device-config.js";
+import { flashCause, PREFERENCE_DOMAIN, type PreferenceStore } from "./device-config.js";
 
 export const PREFERENCE_BASELINE_KEY = "bl";
 const MAX_FEATURES = 16;
@@ -14,12 +18,25 @@ const MAX_VALUE_BYTES = 4000;
 
 export class BaselineKeeper {
   readonly #preferences: PreferenceStore;
-  readonly counters = { writes: 0, storedInvalid: 0 };
+  /** the encoded baseline flash refused, to try again */
+  #unsaved: Uint8Array | undefined;
+  #flashError: string | undefined;
+  /**
+   * counters since boot. persistFailures: Preference calls that threw while saving; loadFailures:
+   * the read threw (the device learns again).
+   */
+  readonly counters = { writes: 0, storedInvalid: 0, persistFailures: 0, loadFailures: 0 };
 
   constructor(preferences: PreferenceStore) {
     this.#preferences = preferences;
   }
 
+  /** what flash (NVS) refused, until a baseline write succeeds: "baseline not saved: nvs set fail" */
+  get flashError(): string | undefined {
+    return this.#flashError;
+  }
+
+  /** Never throws: a baseline flash refuses is kept for retrySave(). */
   save(baseline: Baseline): void {
     const count = Math.min(baseline.mean.length, baseline.sd.length, MAX_FEATURES);
     const encoder = new CborEncoder(MAX_VALUE_BYTES);
@@ -28,15 +45,45 @@ export class BaselineKeeper {
     encoder.text("s").array(count);
     for (let i = 0; i < count; i++) encoder.float(Math.fround(baseline.sd[i]!));
     encoder.text("n").int(Math.max(0, Math.floor(baseline.n)));
-    const bytes = encoder.bytes();
-    const stored = this.#preferences.get(PREFERENCE_DOMAIN, PREFERENCE_BASELINE_KEY);
-    if (stored instanceof ArrayBuffer && equalBytes(new Uint8Array(stored), bytes)) return;
-    this.#preferences.set(PREFERENCE_DOMAIN, PREFERENCE_BASELINE_KEY, bytes.slice().buffer as ArrayBuffer);
-    this.counters.writes++;
+    this.#persist(encoder.bytes().slice());
   }
 
+  /** Tries again to save a baseline an earlier write failed to (the app calls it on its heartbeat). */
+  retrySave(): void {
+    if (this.#unsaved) this.#persist(this.#unsaved);
+  }
+
+  #persist(bytes: Uint8Array): void {
+    let stored: ReturnType<PreferenceStore["get"]>;
+    try {
+      stored = this.#preferences.get(PREFERENCE_DOMAIN, PREFERENCE_BASELINE_KEY);
+    } catch {
+      stored = undefined; // unknown: write anyway, the write says whether flash works
+    }
+    try {
+      if (!(stored instanceof ArrayBuffer && equalBytes(new Uint8Array(stored), bytes))) {
+        this.#preferences.set(PREFERENCE_DOMAIN, PREFERENCE_BASELINE_KEY, bytes.slice().buffer as ArrayBuffer);
+        this.counters.writes++;
+      }
+      this.#unsaved = undefined;
+      this.#flashError = undefined;
+    } catch (error) {
+      this.counters.persistFailures++;
+      this.#unsaved = bytes;
+      this.#flashError = `baseline not saved: ${flashCause(error)}`;
+    }
+  }
+
+  /** The stored baseline, or undefined (none, damaged or unreadable: the device learns again). Never throws. */
   load(): Baseline | undefined {
-    const stored = this.#preferences.get(PREFERENCE_DOMAIN, PREFERENCE_BASELINE_KEY);
+    let stored: ReturnType<PreferenceStore["get"]>;
+    try {
+      stored = this.#preferences.get(PREFERENCE_DOMAIN, PREFERENCE_BASELINE_KEY);
+    } catch (error) {
+      this.counters.loadFailures++;
+      this.#flashError = `baseline not read: ${flashCause(error)}`;
+      return undefined;
+    }
     if (stored === undefined) return undefined;
     try {
       if (!(stored instanceof ArrayBuffer)) throw new Error("not bytes");

@@ -7,12 +7,19 @@
 // (window a power of two, hop <= window, warning < alarm, baseline mean/sd of equal length).
 // Only configs with a version (cv) above the one in force are applied; the same cv again (the broker
 // re-delivers the retained config after every reconnect) is ignored without an error.
+// Clearing: an empty payload is what the broker delivers when the retained message is deleted, and
+// changes nothing; the tombstone {v, cv, reset: true} (protocol/messages.ts configReset) sends the
+// device back to its build defaults, as version cv, and is persisted like any config.
 // Persistence: the accepted config's CBOR bytes in Moddable "preference" (domain "vw", key "cfg"),
-// written only when they differ from what is stored (flash wear).
+// written only when they differ from what is stored (flash wear). Preference throws on the ESP32
+// when NVS fails ("nvs set fail", "nvs get fail", "nvs_open fail"), and an uncaught exception
+// reboots the device: so every call is caught here. A config that cannot be written stays in force
+// in RAM, is counted (persistFailures) and reported (flashError, the status's "er") until a write
+// succeeds; a read that fails at boot runs on build defaults, counted (loadFailures).
 import { decodeCborValue, CborDecodeError } from "../../protocol/cbor-decoder.js";
 import type { CborValue } from "../../protocol/cbor-encoder.js";
 import { MAX_CONFIG_MESSAGE_BYTES, PAYLOAD_VERSION } from "../../protocol/limits.js";
-import { MACHINE_CLASSES, type DeviceConfig, type MachineClass, type RangeG } from "../../protocol/messages.js";
+import { CONFIG_RESET_KEYS, MACHINE_CLASSES, type DeviceConfig, type MachineClass, type RangeG } from "../../protocol/messages.js";
 
 /** The config in force: every field has a value (build defaults under the accepted config). */
 export interface EffectiveConfig {
@@ -53,7 +60,7 @@ export type ConfigCheck = { ok: true; config: DeviceConfig } | { ok: false; erro
 const UINT32_MAX = 4294967295;
 const CENTI_MAX = 10_000_000;
 const MAX_BASELINE_FEATURES = 16;
-const KNOWN_KEYS = ["v", "cv", "r", "g", "w", "h", "mc", "tw", "ta", "tn", "hb", "bm", "bs", "lw"];
+const KNOWN_KEYS = ["v", "cv", "r", "g", "w", "h", "mc", "tw", "ta", "tn", "hb", "bm", "bs", "lw", "reset"];
 
 function isInteger(value: CborValue, min: number, max: number): value is number {
   return typeof value === "number" && Number.isInteger(value) && value >= min && value <= max;
@@ -76,6 +83,11 @@ export function checkConfig(value: CborValue, windowInForce: number): ConfigChec
   if (record.v !== PAYLOAD_VERSION) return bad("v", `${PAYLOAD_VERSION}`);
   if (!isInteger(record.cv, 1, UINT32_MAX)) return bad("cv", "an integer 1..4294967295");
   const has = (key: string) => record[key] !== undefined;
+  if (has("reset")) {
+    if (record.reset !== true) return bad("reset", "true (leave it out otherwise)");
+    for (const key of Object.keys(record)) if (!CONFIG_RESET_KEYS.includes(key)) return { ok: false, error: `${key}: not allowed beside reset` };
+    return { ok: true, config: record as unknown as DeviceConfig };
+  }
   if (has("r") && !isInteger(record.r, 100, 6400)) return bad("r", "an integer 100..6400 Hz");
   if (has("g") && ![2, 4, 8, 16].includes(record.g as number)) return bad("g", "2, 4, 8 or 16");
   if (has("w") && !(isInteger(record.w, 256, 4096) && (record.w & (record.w - 1)) === 0)) return bad("w", "a power of two 256..4096");
@@ -96,6 +108,7 @@ export function checkConfig(value: CborValue, windowInForce: number): ConfigChec
 /** Build defaults under an accepted config (fields it leaves out take the build default). */
 export function effectiveConfig(config: DeviceConfig | undefined, defaults: EffectiveConfig = BUILD_DEFAULTS): EffectiveConfig {
   if (!config) return { ...defaults };
+  if (config.reset) return { ...defaults, cv: config.cv };
   const result: EffectiveConfig = {
     cv: config.cv,
     sampleRateHz: config.r ?? defaults.sampleRateHz,
@@ -128,6 +141,20 @@ export type ConfigOutcome =
   | { kind: "same" }
   | { kind: "rejected"; error: string };
 
+/** the longest text kept for the status's "er" (protocol/schema/device-schema.ts) */
+const MAX_ERROR_CHARS = 96;
+/** the longest part of a Preference exception kept in a flash error */
+const MAX_CAUSE_CHARS = 40;
+
+function clip(text: string, max: number): string {
+  return text.length > max ? text.slice(0, max) : text;
+}
+
+/** the text of what a Preference call threw (on the ESP32 an Error: "nvs set fail", ...) */
+export function flashCause(error: unknown): string {
+  return clip(error instanceof Error ? error.message : String(error), MAX_CAUSE_CHARS);
+}
+
 /** Holds the config in force; decides on each received config; persists accepted ones. */
 export class ConfigKeeper {
   readonly #preferences: PreferenceStore;
@@ -136,8 +163,14 @@ export class ConfigKeeper {
   #lastError: string | undefined;
   #previous: EffectiveConfig | undefined;
   #pendingBytes: Uint8Array | undefined;
-  /** counters since boot */
-  readonly counters = { applied: 0, rejected: 0, persistWrites: 0, storedInvalid: 0 };
+  /** the bytes of the config in force when flash does not hold them (a write failed) */
+  #unsavedBytes: Uint8Array | undefined;
+  #flashError: string | undefined;
+  /**
+   * counters since boot. persistFailures: Preference calls that threw while saving a config (it
+   * stayed in force, unsaved); loadFailures: the read at boot threw (build defaults instead).
+   */
+  readonly counters = { applied: 0, rejected: 0, persistWrites: 0, storedInvalid: 0, persistFailures: 0, loadFailures: 0 };
 
   constructor(preferences: PreferenceStore, defaults: EffectiveConfig = BUILD_DEFAULTS) {
     this.#preferences = preferences;
@@ -155,6 +188,11 @@ export class ConfigKeeper {
     return this.#lastError;
   }
 
+  /** what flash (NVS) refused, until a write succeeds: "cfg not saved: nvs set fail" */
+  get flashError(): string | undefined {
+    return this.#flashError;
+  }
+
   /**
    * A config message from the broker: decode, check, decide. An "applied" outcome is in force at
    * once; the caller applies it to the hardware and then calls commit() (persist) or, when applying
@@ -163,7 +201,8 @@ export class ConfigKeeper {
   receive(bytes: Uint8Array): ConfigOutcome {
     let outcome: ConfigOutcome;
     if (bytes.length === 0) {
-      outcome = { kind: "same" }; // an empty retained message clears the topic; keep what we have
+      // the broker deleted the retained config: no change (a reset is the tombstone, not this)
+      outcome = { kind: "same" };
     } else {
       outcome = this.#decide(bytes);
     }
@@ -173,6 +212,9 @@ export class ConfigKeeper {
     } else if (outcome.kind === "applied") {
       this.counters.applied++;
       this.#lastError = undefined;
+    } else if (bytes.length > 0) {
+      // the broker re-delivers the retained config after a reconnect: a chance to save it
+      this.retryPersist();
     }
     return outcome;
   }
@@ -197,14 +239,22 @@ export class ConfigKeeper {
   /** A config that never reached receive() (e.g. too large to take): counted and reported like a rejection. */
   reportRejected(error: string): void {
     this.counters.rejected++;
-    this.#lastError = error.length > 96 ? error.slice(0, 96) : error;
+    this.#lastError = clip(error, MAX_ERROR_CHARS);
   }
 
-  /** The applied config works: persist it (only when its bytes differ from the stored ones). */
+  /**
+   * The applied config works: persist it (only when its bytes differ from the stored ones). Never
+   * throws: when flash refuses, the config stays in force unsaved (see flashError, retryPersist).
+   */
   commit(): void {
     if (this.#pendingBytes) this.#persist(this.#pendingBytes);
     this.#pendingBytes = undefined;
     this.#previous = undefined;
+  }
+
+  /** Tries again to save the config in force when an earlier write failed (heartbeat, re-delivery). */
+  retryPersist(): void {
+    if (this.#unsavedBytes && !this.#pendingBytes) this.#persist(this.#unsavedBytes);
   }
 
   /** Applying the config failed: the previous one is in force again, nothing is persisted. */
@@ -214,7 +264,7 @@ export class ConfigKeeper {
     this.#pendingBytes = undefined;
     this.counters.applied--;
     this.counters.rejected++;
-    this.#lastError = error.length > 96 ? error.slice(0, 96) : error;
+    this.#lastError = clip(error, MAX_ERROR_CHARS);
     return this.#current;
   }
 
@@ -222,19 +272,43 @@ export class ConfigKeeper {
   fallBackToDefaults(error: string): EffectiveConfig {
     this.#current = { ...this.#defaults };
     this.counters.storedInvalid++;
-    this.#lastError = error.length > 96 ? error.slice(0, 96) : error;
+    this.#lastError = clip(error, MAX_ERROR_CHARS);
     return this.#current;
   }
 
   #persist(bytes: Uint8Array): void {
-    const stored = this.#preferences.get(PREFERENCE_DOMAIN, PREFERENCE_CONFIG_KEY);
-    if (stored instanceof ArrayBuffer && sameBytes(new Uint8Array(stored), bytes)) return;
-    this.#preferences.set(PREFERENCE_DOMAIN, PREFERENCE_CONFIG_KEY, bytes.slice().buffer as ArrayBuffer);
-    this.counters.persistWrites++;
+    let stored: ReturnType<PreferenceStore["get"]>;
+    try {
+      stored = this.#preferences.get(PREFERENCE_DOMAIN, PREFERENCE_CONFIG_KEY);
+    } catch {
+      stored = undefined; // unknown: write anyway, the write says whether flash works
+    }
+    try {
+      if (!(stored instanceof ArrayBuffer && sameBytes(new Uint8Array(stored), bytes))) {
+        this.#preferences.set(PREFERENCE_DOMAIN, PREFERENCE_CONFIG_KEY, bytes.slice().buffer as ArrayBuffer);
+        this.counters.persistWrites++;
+      }
+      this.#unsavedBytes = undefined;
+      this.#flashError = undefined;
+    } catch (error) {
+      // the config stays in force in RAM; on the ESP32 the old record may be gone too (its
+      // Preference.set erases the key before it writes), so a reboot would start on build defaults
+      this.counters.persistFailures++;
+      this.#unsavedBytes = bytes;
+      this.#flashError = `cfg not saved: ${flashCause(error)}`;
+    }
   }
 
   #loadPersisted(): void {
-    const stored = this.#preferences.get(PREFERENCE_DOMAIN, PREFERENCE_CONFIG_KEY);
+    let stored: ReturnType<PreferenceStore["get"]>;
+    try {
+      stored = this.#preferences.get(PREFERENCE_DOMAIN, PREFERENCE_CONFIG_KEY);
+    } catch (error) {
+      // flash unreadable: build defaults; the broker's retained config follows the connection
+      this.counters.loadFailures++;
+      this.#flashError = `cfg not read: ${flashCause(error)}`;
+      return;
+    }
     if (stored === undefined) return;
     if (!(stored instanceof ArrayBuffer)) {
       this.counters.storedInvalid++;

@@ -102,6 +102,8 @@ export const DeviceConfigSchema = Type.Object(
     bm: Type.Optional(Type.Array(Type.Number(), { maxItems: 16 })),
     bs: Type.Optional(Type.Array(Type.Number({ minimum: 0 }), { maxItems: 16 })),
     lw: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
+    // the tombstone ("back to build defaults"); that it comes alone is checked in validate.ts
+    reset: Type.Optional(Type.Literal(true)),
   },
   { additionalProperties: false },
 );

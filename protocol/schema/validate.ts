@@ -6,7 +6,7 @@ import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { ContractError, ContractErrorCode } from "../errors.js";
 import { MAX_DEVICE_MESSAGE_BYTES, PAYLOAD_VERSION } from "../limits.js";
 import type { DeviceTopicKind } from "../topics.js";
-import type { Alert, DeviceConfig, Status, Telemetry, Will } from "../messages.js";
+import { CONFIG_RESET_KEYS, type Alert, type DeviceConfig, type Status, type Telemetry, type Will } from "../messages.js";
 import type { BatchRecord, GatewayEvent, GatewayStatus, RecordKind } from "../batch.js";
 import { AlertSchema, DeviceConfigSchema, StatusSchema, TelemetrySchema, WillSchema } from "./device-schema.js";
 import { BatchRecordEnvelopeSchema, BatchSchema, GatewayEventSchema, GatewayStatusSchema } from "./batch-schema.js";
@@ -122,13 +122,22 @@ export function validateDevicePayload(kind: DeviceTopicKind | "will", value: unk
       else message = { kind: "status", payload: assertSchema<Status>(StatusSchema, value, prefix) };
       break;
     case "cfg":
-      message = { kind, payload: assertSchema<DeviceConfig>(DeviceConfigSchema, value, prefix) };
+      message = { kind, payload: checkConfigReset(assertSchema<DeviceConfig>(DeviceConfigSchema, value, prefix), prefix) };
       break;
   }
   if (expectedDevice !== undefined && message.kind !== "cfg" && message.payload.d !== expectedDevice) {
     throw new ContractError(ContractErrorCode.DeviceMismatch, `${prefix}/d`, `device id "${message.payload.d}" does not match the topic's "${expectedDevice}"`);
   }
   return message;
+}
+
+/** The tombstone carries v and cv only: a setting beside reset would be silently dropped, so it is refused. */
+function checkConfigReset(config: DeviceConfig, prefix: string): DeviceConfig {
+  if (config.reset !== true) return config;
+  for (const key of Object.keys(config)) {
+    if (!CONFIG_RESET_KEYS.includes(key)) throw new ContractError(ContractErrorCode.Schema, `${prefix}/${key}`, "not allowed beside reset (a reset carries only v and cv)");
+  }
+  return config;
 }
 
 /** Decodes and validates one MQTT payload from a device topic. */

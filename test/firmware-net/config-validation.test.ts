@@ -1,9 +1,11 @@
 // Remote config on the device (firmware/config/device-config.ts). Guards against: a config with one
 // bad or unknown field being partly applied, an older or repeated config undoing a newer one, flash
-// written when nothing changed, and a damaged stored config bricking the boot.
+// written when nothing changed, a damaged stored config bricking the boot, and (issue 20) "clear"
+// resting on an empty payload: the tombstone resets to build defaults, an empty payload changes nothing.
 import { describe, expect, it } from "vitest";
 import { cborEncoder } from "../../protocol/schema/validate.js";
 import { sampleConfig } from "../../protocol/examples.js";
+import { configReset } from "../../protocol/messages.js";
 import { BUILD_DEFAULTS, ConfigKeeper, PREFERENCE_CONFIG_KEY, PREFERENCE_DOMAIN, type PreferenceStore } from "../../firmware/config/device-config.js";
 
 class MemoryPreferences implements PreferenceStore {
@@ -109,6 +111,63 @@ describe("device config", () => {
     expect(preferences.writes).toBe(1);
     // the same config again is a new attempt, not "same"
     expect(keeper.receive(encode({ v: 1, cv: 5, r: 800 })).kind).toBe("applied");
+  });
+
+  it("resets to build defaults on the tombstone, persists it, and keeps it across a reboot", () => {
+    const preferences = new MemoryPreferences();
+    const keeper = new ConfigKeeper(preferences);
+    keeper.receive(encode({ v: 1, cv: 4, r: 1600, tw: 280, ta: 450, hb: 30 }));
+    keeper.commit();
+    const outcome = keeper.receive(encode(configReset(5)));
+    expect(outcome.kind).toBe("applied");
+    keeper.commit();
+    expect(keeper.current).toEqual({ ...BUILD_DEFAULTS, cv: 5 });
+    expect(preferences.writes).toBe(2);
+    expect(new Uint8Array(preferences.get(PREFERENCE_DOMAIN, PREFERENCE_CONFIG_KEY) as ArrayBuffer)).toEqual(encode({ v: 1, cv: 5, reset: true }));
+    expect(new ConfigKeeper(preferences).current).toEqual({ ...BUILD_DEFAULTS, cv: 5 });
+    // re-delivered after a reconnect: no change, no write; the next config applies over the defaults
+    expect(keeper.receive(encode(configReset(5))).kind).toBe("same");
+    expect(keeper.receive(encode({ v: 1, cv: 6, r: 800 })).kind).toBe("applied");
+    expect(keeper.current).toMatchObject({ cv: 6, sampleRateHz: 800, velocityWarnMmS: 0 });
+  });
+
+  it("refuses a stale tombstone (older cv) like any older config", () => {
+    const keeper = new ConfigKeeper(new MemoryPreferences());
+    keeper.receive(encode({ v: 1, cv: 7, r: 1600 }));
+    const outcome = keeper.receive(encode(configReset(6)));
+    expect(outcome.kind === "rejected" && outcome.error).toContain("older");
+    expect(keeper.current.sampleRateHz).toBe(1600);
+  });
+
+  const badResets: [string, unknown, string][] = [
+    ["a setting beside reset", { v: 1, cv: 5, reset: true, r: 1600 }, "r: not allowed beside reset"],
+    ["reset false", { v: 1, cv: 5, reset: false }, "reset: want true"],
+    ["reset as a number", { v: 1, cv: 5, reset: 1 }, "reset: want true"],
+    ["reset without cv", { v: 1, reset: true }, "cv:"],
+  ];
+  for (const [name, value, error] of badResets) {
+    it(`rejects a malformed tombstone (${name}) and changes nothing`, () => {
+      const preferences = new MemoryPreferences();
+      const keeper = new ConfigKeeper(preferences);
+      keeper.receive(encode({ v: 1, cv: 4, r: 1600 }));
+      keeper.commit();
+      const outcome = keeper.receive(encode(value));
+      expect(outcome.kind === "rejected" && outcome.error).toContain(error);
+      expect(keeper.current).toMatchObject({ cv: 4, sampleRateHz: 1600 });
+      expect(preferences.writes).toBe(1);
+    });
+  }
+
+  it("changes nothing on an empty payload (the broker deleted the retained config)", () => {
+    const preferences = new MemoryPreferences();
+    const keeper = new ConfigKeeper(preferences);
+    keeper.receive(encode({ v: 1, cv: 4, r: 1600 }));
+    keeper.commit();
+    const before = { ...keeper.current };
+    expect(keeper.receive(new Uint8Array(0)).kind).toBe("same");
+    expect(keeper.current).toEqual(before);
+    expect(keeper.lastError).toBeUndefined();
+    expect(preferences.writes).toBe(1);
   });
 
   it("boots on build defaults when the stored config is damaged, and counts it", () => {

@@ -1,14 +1,16 @@
 // Remote configuration through a retained .../cfg message on a real broker. Guards against: a valid
 // config that does not take effect without a reboot (rate, thresholds), a config lost on reboot
 // (it must come back from the device's preference store even when the broker no longer has it),
-// and an invalid config that changes anything instead of being rejected with an error status.
+// an invalid config that changes anything instead of being rejected with an error status, and
+// (issue 20) a "clear" that rests on an empty payload: the tombstone {v, cv, reset: true} sends the
+// device back to its build defaults, persisted; the broker deleting the retained message changes nothing.
 import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startMosquitto, type MosquittoHandle } from "../helpers/services.js";
 import { DeviceRunner } from "../../simulator/device-runner.js";
 import { cborEncoder, cborDecoder } from "../../protocol/schema/validate.js";
 import { deviceTopic } from "../../protocol/topics.js";
-import type { Alert, Status, Telemetry } from "../../protocol/messages.js";
+import { configReset, type Alert, type Status, type Telemetry } from "../../protocol/messages.js";
 import { deviceSpec, Recorder, waitFor } from "./device-harness.js";
 
 const DEVICE = "fan-03";
@@ -101,5 +103,47 @@ describe("remote configuration", () => {
     const stats = (await device.stats())!;
     expect(stats.app.configRejected).toBe(3);
     expect(stats.configVersion).toBe(7);
+  }, 60_000);
+
+  it("goes back to build defaults on the tombstone, persists that, and an empty payload after it changes nothing", async () => {
+    const boot = device.bootId;
+    await publishConfig(configReset(11));
+    const reset = await waitFor("status with cv 11", () => statusWith(boot, (s) => s.cv === 11));
+    expect(reset.er).toBeUndefined();
+    expect(reset.r).toBe(3200); // the build rate
+    await waitFor("two windows after the reset", () => telemetryAfter(boot, reset.s).length >= 2);
+    expect(telemetryAfter(boot, reset.s).every((t) => t.r === 3200)).toBe(true);
+    // in flash as received: a reboot comes back on build defaults at cv 11, not on cv 7
+    expect(cborDecoder.decode(device.preferences.bytes("vw", "cfg")!)).toEqual({ v: 1, cv: 11, reset: true });
+    const stored = device.preferences.bytes("vw", "cfg");
+    const writes = device.preferences.writes;
+
+    // the broker forgets the retained message: nothing changes on the device or in its flash
+    await admin.publishAsync(cfgTopic, Buffer.alloc(0), { qos: 1, retain: true });
+    const windows = (await device.stats())!.app.windows;
+    await waitFor("two more windows", async () => (await device.stats())!.app.windows >= windows + 2);
+    expect((await device.stats())!).toMatchObject({ configVersion: 11, sampleRateHz: 3200 });
+    expect(device.preferences.bytes("vw", "cfg")).toEqual(stored);
+    expect(device.preferences.writes).toBe(writes);
+
+    await device.reboot();
+    const rebooted = await waitFor("first status after reboot", () => statusWith(device.bootId, () => true));
+    expect(rebooted).toMatchObject({ cv: 11, r: 3200, s: 0 });
+    expect(rebooted.er).toBeUndefined();
+  }, 60_000);
+
+  it("withdraws a pushed baseline on the tombstone: the device learns again", async () => {
+    const boot = device.bootId;
+    const features = 8; // ANOMALY_FEATURES
+    await publishConfig({ v: 1, cv: 12, bm: Array.from({ length: features }, () => 1), bs: Array.from({ length: features }, () => 0.5) });
+    await waitFor("telemetry scored against the pushed baseline", () => statusWith(boot, (s) => s.cv === 12 && s.bl === 2));
+    await publishConfig(configReset(13));
+    const reset = await waitFor("status with cv 13", () => statusWith(boot, (s) => s.cv === 13));
+    // the windows after the reset learn (no anomaly score), then score against what they learned
+    await waitFor("two windows after the reset", () => telemetryAfter(boot, reset.s).length >= 2);
+    expect(telemetryAfter(boot, reset.s)[0]!.n).toBeNull();
+    // a later status (heartbeat) says learning (0) or learned (1): never the pushed baseline (2)
+    const later = await waitFor("a heartbeat after those windows", () => statusWith(boot, (s) => s.cv === 13 && s.s > telemetryAfter(boot, reset.s)[1]!.s));
+    expect([0, 1]).toContain(later.bl);
   }, 60_000);
 });

@@ -1,11 +1,15 @@
 // Simulated Moddable "preference" (XS side). The values live on the host (simulator/preference-store.ts)
 // so they survive a simulated reboot: the host hands the same store to the next worker of the device.
 // Enforces the ESP32 NVS limits the firmware must respect: domain and key <= 15 characters,
-// values <= 4000 bytes. Runs under XS only.
+// values <= 4000 bytes. Flash failures the host injects (PreferenceStore failWrites / failReads)
+// throw the Error the SDK's ESP32 implementation throws (modules/files/preference/esp32/
+// modPreference.c: "nvs set fail", "nvs get fail", "nvs erase fail"). Runs under XS only.
 import { hostCall } from "../host-bridge.js";
 
 type Value = string | boolean | number | ArrayBuffer;
 type Wire = { t: "s"; v: string } | { t: "b"; v: boolean } | { t: "n"; v: number } | { t: "a"; v: number[] };
+/** the host's answer when flash refused the call: the device's error text */
+type Refusal = { fail: string };
 
 const MAX_NAME = 15;
 const MAX_VALUE_BYTES = 4000;
@@ -28,6 +32,10 @@ function toWire(value: Value): Wire {
   throw new Error("preference: value must be a boolean, an integer, a string or an ArrayBuffer");
 }
 
+function refused(reply: unknown): void {
+  if (reply !== null && typeof reply === "object" && typeof (reply as Refusal).fail === "string") throw new Error((reply as Refusal).fail);
+}
+
 function fromWire(wire: Wire | null | undefined): Value | undefined {
   if (!wire) return undefined;
   if (wire.t === "a") return Uint8Array.from(wire.v).buffer as ArrayBuffer;
@@ -38,17 +46,19 @@ const Preference = {
   set(domain: string, key: string, value: Value): void {
     checkName("domain", domain);
     checkName("key", key);
-    hostCall("pref.set", { domain, key, value: toWire(value) });
+    refused(hostCall<Refusal | undefined>("pref.set", { domain, key, value: toWire(value) }));
   },
   get(domain: string, key: string): Value | undefined {
     checkName("domain", domain);
     checkName("key", key);
-    return fromWire(hostCall<Wire | null>("pref.get", { domain, key }));
+    const reply = hostCall<Wire | Refusal | null>("pref.get", { domain, key });
+    refused(reply);
+    return fromWire(reply as Wire | null);
   },
   delete(domain: string, key: string): void {
     checkName("domain", domain);
     checkName("key", key);
-    hostCall("pref.delete", { domain, key });
+    refused(hostCall<Refusal | undefined>("pref.delete", { domain, key }));
   },
   keys(domain: string): string[] {
     checkName("domain", domain);
