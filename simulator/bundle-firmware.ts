@@ -46,10 +46,17 @@ function hostModulesPlugin(extra: Record<string, string>): Plugin {
  * Moddable's global `native(name)` (xs/includes/xs.d.ts), which xsc compiles into a reference to the
  * host function `name` on the device. In the simulator's XS worker those host functions are globals
  * of the same name (scripts/build-xs-worker.js), so native() is a lookup; defined only if absent.
+ * When the bundle carries the simulated board's clock (firmware/sim/virtual-clock.ts), that module
+ * has installed globalThis.vwsimNativeWithDeviceCost by the time the firmware first calls native()
+ * (native-core.ts binds on first use, after every module is evaluated): the lookup then hands the
+ * function to it, and a native DSP call comes back wrapped so that it charges its estimated ESP32
+ * time (firmware/sim/device-cost-model.ts). A bundle without the clock (the DSP bench) gets the bare
+ * host functions.
  */
 export const nativeBanner =
   'if (typeof globalThis.native === "undefined") globalThis.native = (name) => { const f = globalThis[name]; ' +
-  'if (typeof f !== "function") throw new Error(`native: no host function ${name} in this XS worker`); return f; };';
+  'if (typeof f !== "function") throw new Error(`native: no host function ${name} in this XS worker`); ' +
+  'const withCost = globalThis.vwsimNativeWithDeviceCost; return typeof withCost === "function" ? withCost(name, f) : f; };';
 
 const cache = new Map<string, string>();
 

@@ -87,10 +87,12 @@ describe("ADXL345 on SPI (XS, register model)", () => {
       const i2cBefore = await xs.value<I2cStats>("busStats");
       const burst = await xs.value<Burst>("readFifo");
       const after = await spiStats();
-      expect(burst.count).toBe(16);
-      expect(after.transactions - before.transactions).toBe(16 + 2); // INT_SOURCE, FIFO_STATUS, entries
-      expect(after.transfers - before.transfers).toBe(16 + 2); // one transfer() per transaction
-      expect(after.bytesIn - before.bytesIn).toBe(2 * 2 + 7 * 16); // address + data each
+      // 5 ms at 3200 Hz is 16 entries, plus what arrived during the setup's last writes and the status reads
+      expect(burst.count).toBeGreaterThanOrEqual(16);
+      expect(burst.count).toBeLessThan(20);
+      expect(after.transactions - before.transactions).toBe(burst.count + 2); // INT_SOURCE, FIFO_STATUS, entries
+      expect(after.transfers - before.transfers).toBe(burst.count + 2); // one transfer() per transaction
+      expect(after.bytesIn - before.bytesIn).toBe(2 * 2 + 7 * burst.count); // address + data each
       expect(after.misframed).toBe(0);
       expect((await xs.value<I2cStats>("busStats")).transactions).toBe(i2cBefore.transactions);
       expect(burst.raw.slice(0, 3)).toEqual([26, 52, 78]); // 1, 2, 3 m/s² at 256 LSB/g
@@ -110,9 +112,13 @@ describe("ADXL345 on SPI (XS, register model)", () => {
       };
       const i2c = await reads("i2c");
       const spi = await reads("spi");
-      expect(spi.length).toBe(i2c.length);
+      // the buses take different times (I2C ~0.24 ms per entry, SPI ~0.04 ms), so the last read may
+      // end a sample or two apart; both are the same sample stream from the FIFO's restart
+      expect(Math.abs(spi.length - i2c.length)).toBeLessThanOrEqual(2 * 3);
+      const common = Math.min(spi.length, i2c.length);
+      expect(common).toBeGreaterThan(8 * 3 * 16);
       expect(new Set(spi).size).toBeGreaterThan(20); // a moving signal, not a constant
-      expect(spi).toEqual(i2c);
+      expect(spi.slice(0, common)).toEqual(i2c.slice(0, common));
     });
 
     it("a tone read over SPI through the sampler gives the analytic velocity RMS", async () => {

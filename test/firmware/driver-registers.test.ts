@@ -54,9 +54,12 @@ describe("accelerometer drivers against register models (XS)", () => {
       const before = await xs.value<BusStats>("busStats");
       const burst = await xs.value<Burst>("readFifo");
       const after = await xs.value<BusStats>("busStats");
-      expect(burst.count).toBe(20);
+      // 15 ms at 1344 Hz is 20 samples, plus what arrived while the driver was set up and the status
+      // read (bus time passes)
+      expect(burst.count).toBeGreaterThanOrEqual(20);
+      expect(burst.count).toBeLessThan(24);
       expect(after.readTransactions - before.readTransactions).toBe(2); // FIFO_SRC_REG, then the burst
-      expect(after.bytesRead - before.bytesRead).toBe(1 + 6 * 20);
+      expect(after.bytesRead - before.bytesRead).toBe(1 + 6 * burst.count);
     });
   });
 
@@ -79,9 +82,11 @@ describe("accelerometer drivers against register models (XS)", () => {
       const before = await xs.value<BusStats>("busStats");
       const burst = await xs.value<Burst>("readFifo");
       const after = await xs.value<BusStats>("busStats");
-      expect(burst.count).toBe(16);
-      expect(after.readTransactions - before.readTransactions).toBe(2 + 16); // INT_SOURCE, FIFO_STATUS, entries
-      expect(after.bytesRead - before.bytesRead).toBe(2 + 6 * 16);
+      // 5 ms at 3200 Hz is 16 entries, plus what arrived during the setup's last writes and the status reads
+      expect(burst.count).toBeGreaterThanOrEqual(16);
+      expect(burst.count).toBeLessThan(20);
+      expect(after.readTransactions - before.readTransactions).toBe(2 + burst.count); // INT_SOURCE, FIFO_STATUS, entries
+      expect(after.bytesRead - before.bytesRead).toBe(2 + 6 * burst.count);
     });
   });
 
@@ -175,7 +180,8 @@ describe("accelerometer drivers against register models (XS)", () => {
 
     it("no part at the address fails with a clear error, and the right address works", async () => {
       const opened = await xs.value<Opened>("setup", { part: "lis3dh", boardAddress: 0x19, signal: constant([0, 0, 0]) });
-      expect(opened.error).toMatch(/^lis3dh: no device answering at I2C address 0x18 \(I2C: no acknowledge from address 0x18\)$/);
+      // the ESP32's text for a register read nobody acknowledges (smbus.js writeRead → _i2c.c xsUnknownError)
+      expect(opened.error).toBe("lis3dh: no device answering at I2C address 0x18 (writeRead failed)");
       expect(await xs.value<Opened>("open", { address: 0x19, rateHz: 400 })).toEqual({ sampleRateHz: 400, rangeG: 4 });
     });
 
@@ -184,7 +190,7 @@ describe("accelerometer drivers against register models (XS)", () => {
       await xs.value("unplug");
       expect((await xs.value<Burst>("readFifo")).count).toBe(-2);
       const { errors } = await xs.value<{ errors: string[] }>("windows");
-      expect(errors).toEqual(["I2C: no acknowledge from address 0x53"]);
+      expect(errors).toEqual(["writeRead failed"]);
       await expect(xs.value("close")).resolves.toBeUndefined();
       expect((await xs.value<Burst>("readFifo")).count).toBe(-2);
       expect((await xs.value<{ errors: string[] }>("windows")).errors).toEqual(["adxl345: closed"]);

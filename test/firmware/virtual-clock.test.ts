@@ -1,5 +1,7 @@
 // The simulated board's Timer on virtual time: timers fire in due order (ties in creation order),
-// repeat, can be cleared and rescheduled, and timers set by callbacks fire within the same advance.
+// repeat, can be cleared and rescheduled, and timers set by callbacks fire within the same advance;
+// a callback that takes time delays the timers due meanwhile (issue 20). (Node: no XS meter here,
+// so time passes in callbacks only by Timer.delay; test/firmware/time-in-callbacks.test.ts runs XS.)
 import { describe, expect, it } from "vitest";
 import Timer from "../../firmware/sim/host/timer.js";
 import Time from "../../firmware/sim/host/time.js";
@@ -52,5 +54,22 @@ describe("virtual clock and Timer", () => {
   it("refuses to move time backwards or by a non-number", () => {
     expect(() => advanceVirtualTime(-1)).toThrow(RangeError);
     expect(() => advanceVirtualTime(Number.NaN)).toThrow(RangeError);
+  });
+
+  it("a callback that overruns the host's step: timers due meanwhile fire late, after it; a repeat keeps its phase and catches up; steps keep their length", () => {
+    const start = virtualNowMs();
+    const repeats: number[] = [];
+    const id = Timer.repeat(() => repeats.push(virtualNowMs() - start), 10);
+    Timer.set(() => Timer.delay(30), 15); // a callback busy for 30 ms (Timer.delay: the device blocks)
+    advanceVirtualTime(20);
+    expect(repeats).toEqual([10, 45]); // due at 20, fired when the busy callback ended
+    expect(virtualNowMs() - start).toBe(45); // ahead of the host's 20 ms
+    advanceVirtualTime(20); // the step ends at 40: the repeats due at 30 and 40 catch up at once
+    expect(repeats).toEqual([10, 45, 45, 45]);
+    expect(virtualNowMs() - start).toBe(45);
+    advanceVirtualTime(10); // ends at 50: on phase again
+    expect(repeats).toEqual([10, 45, 45, 45, 50]);
+    expect(virtualNowMs() - start).toBe(50);
+    Timer.clear(id);
   });
 });

@@ -6,7 +6,7 @@ import type { WindowSummary } from "../../firmware/sim/entries/window-summary.js
 
 export type { WindowSummary };
 
-export async function startFirmwareEntry(entry: "dsp" | "driver" | "sampling-budget", name: string): Promise<XsWorker & { value<T>(op: string, args?: Record<string, unknown>): Promise<T> }> {
+export async function startFirmwareEntry(entry: "dsp" | "driver" | "sampling-budget" | "clock", name: string): Promise<XsWorker & { value<T>(op: string, args?: Record<string, unknown>): Promise<T> }> {
   const xs = await startXsWorker({ name });
   await xs.evaluate(await bundleFirmware(`firmware/sim/entries/${entry}-entry.ts`));
   return Object.assign(xs, {

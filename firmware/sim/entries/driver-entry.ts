@@ -11,7 +11,10 @@
 //   windows                                    collected window summaries, overruns, errors (and clears them)
 //   feed {samples}                             appends to the block signal source
 //   poll (one sampler poll by hand), stopSampler, close, unplug, plug, busStats (I2C), spiBusStats, model
-// plus "advance" {ms} from the board.
+// plus "advance" {ms} from the board. Time passes in the sampler's polls (its timer callbacks and
+// "poll", and "readFifo", which stand for a poll) as the simulator's time model charges it
+// (virtual-clock.ts); the other commands are the host's: their bus transactions take device time,
+// after which "advance" lets its ms pass.
 import SMBus from "embedded:io/smbus";
 import SPI from "embedded:io/spi";
 import { BOARD_SPI_PINS, BOARD_SPI_SELECT, installBoard, type Board } from "../board.js";
@@ -20,6 +23,7 @@ import { spiBusStats } from "../host/spi.js";
 import { signalFromSpec, type SignalSpec } from "../signals/signal-spec.js";
 import { BlockSource } from "../signals/block-source.js";
 import { onHostCommand } from "../host-bridge.js";
+import { beginSimulatorWork, endSimulatorWork, runAsDevice } from "../virtual-clock.js";
 import { Lis3dh } from "../../drivers/lis3dh.js";
 import { Adxl345 } from "../../drivers/adxl345.js";
 import { FIFO_DEPTH, type AccelFifoSensor, type AccelFifoSensorOptions, type SensorPart } from "../../drivers/accel-fifo-sensor.js";
@@ -83,7 +87,10 @@ onHostCommand("configure", (message) => {
 onHostCommand("readFifo", (message) => {
   // {words}: into a fresh buffer of that many int16 words instead of the one kept for every call
   const into = message.words === undefined ? burst : new Int16Array(message.words as number);
-  const count = opened().readFifo(into);
+  const sensorNow = opened();
+  // a drain the firmware would do in a callback: its bus time is the callback's (the host's next
+  // "advance" is not pushed back by it), as "poll" below
+  const count = runAsDevice(() => sensorNow.readFifo(into));
   const raw = Array.from(into.subarray(0, Math.max(0, count) * 3));
   const countMS2 = opened().countMS2;
   return { count, values: raw.map((word) => word * countMS2), raw };
@@ -92,13 +99,19 @@ onHostCommand("sampler", (message) => {
   sampler?.stop();
   const analyzer = new VibrationAnalyzer({ sampleRateHz: opened().sampleRateHz, ...(message.analyzer as Omit<AnalyzerConfig, "sampleRateHz">) });
   sampler = new FifoSampler({ sensor: opened(), analyzer, pollMs: message.pollMs as number | undefined });
-  sampler.onWindow = (result) => windows.push(summariseWindow(result));
+  sampler.onWindow = (result) => {
+    // the copy for the host is the test's, not the device's: not charged as device time
+    beginSimulatorWork();
+    windows.push(summariseWindow(result));
+    endSimulatorWork();
+  };
   sampler.start();
   return { pollMs: sampler.pollMs, sampleRateHz: analyzer.config.sampleRateHz };
 });
 onHostCommand("poll", () => {
   if (!sampler) throw new Error("poll: no sampler");
-  sampler.poll();
+  const polled = sampler;
+  runAsDevice(() => polled.poll()); // as its timer callback would: the poll's time passes
   return undefined;
 });
 onHostCommand("stopSampler", () => {

@@ -6,7 +6,15 @@
 // understand (SPI mode, clock or chip-select polarity other than the part's) reaches no model and
 // reads 0xff, as would an empty select line (MISO idles high here). Counters (spiBusStats) let
 // tests check the framing: transactions (chip-select cycles), transfers (calls), bytes.
+// Time: each write/read/transfer call is one spi_device_transmit() in Moddable's ESP32 SPI
+// (modules/pins/spi/esp32/modSPI.c), so each costs 8 bits per byte at `hz` plus that call's fixed
+// overhead (device-cost-model.ts, spiTransferUs), charged to the virtual clock; this module's own
+// JavaScript and the model's work are simulator work (C and silicon on the device). Constructor
+// errors carry the texts of Moddable's modules/io/spi/esp/spi.c (a missing clock pin: "invalid";
+// "invalid hz": 1..40 MHz, "invalid active", "invalid mode", "in or out required").
 import { bytesOf } from "./i2c.js";
+import { spiTransferUs } from "../device-cost-model.js";
+import { beginSimulatorWork, chargeDeviceTime, endSimulatorWork } from "../virtual-clock.js";
 
 type IoBuffer = ArrayBufferLike | ArrayBufferView;
 
@@ -60,11 +68,11 @@ export default class SPI {
 
   constructor(options: SPIOptions) {
     const { hz, mode = 0, active = 0 } = options;
-    if (!Number.isInteger(options.clock)) throw new RangeError("SPI: clock pin required");
-    if (options.in === undefined && options.out === undefined) throw new Error("SPI: in or out required");
-    if (!(hz >= 1 && hz <= 40_000_000)) throw new RangeError("SPI: invalid hz");
-    if (!Number.isInteger(mode) || (mode & ~3) !== 0) throw new RangeError("SPI: invalid mode");
-    if (active !== 0 && active !== 1) throw new RangeError("SPI: invalid active");
+    if (options.clock === undefined) throw new Error("invalid"); // builtinGetPin of undefined
+    if (!(hz >= 1 && hz <= 40_000_000)) throw new RangeError("invalid hz");
+    if (active !== 0 && active !== 1) throw new RangeError("invalid active");
+    if (!Number.isInteger(mode) || (mode & ~3) !== 0) throw new RangeError("invalid mode");
+    if (options.in === undefined && options.out === undefined) throw new Error("in or out required");
     this.#select = options.select;
     this.#active = active;
     this.#hz = hz;
@@ -80,34 +88,60 @@ export default class SPI {
   }
 
   write(buffer: IoBuffer): void {
-    this.#exchange(bytesOf(buffer), false);
+    beginSimulatorWork();
+    try {
+      this.#exchange(bytesOf(buffer), false);
+    } finally {
+      endSimulatorWork();
+    }
   }
 
   /** full duplex: `buffer` goes out and is replaced by what came in */
   transfer(buffer: IoBuffer): void {
-    this.#exchange(bytesOf(buffer), true);
+    beginSimulatorWork();
+    try {
+      this.#exchange(bytesOf(buffer), true);
+    } finally {
+      endSimulatorWork();
+    }
   }
 
   /** clocks out zeros; what comes in is returned (a count) or stored (a buffer) */
   read(countOrBuffer: number | IoBuffer): ArrayBuffer | undefined {
-    const into = typeof countOrBuffer === "number" ? new Uint8Array(countOrBuffer) : bytesOf(countOrBuffer);
-    into.fill(0);
-    this.#exchange(into, true);
-    return typeof countOrBuffer === "number" ? (into.buffer as ArrayBuffer) : undefined;
+    beginSimulatorWork();
+    try {
+      const into = typeof countOrBuffer === "number" ? new Uint8Array(countOrBuffer) : bytesOf(countOrBuffer);
+      into.fill(0);
+      this.#exchange(into, true);
+      return typeof countOrBuffer === "number" ? (into.buffer as ArrayBuffer) : undefined;
+    } finally {
+      endSimulatorWork();
+    }
   }
 
-  /** the calls are synchronous, so only the deselect remains to do */
+  /** the calls are synchronous, so only the deselect remains to do (a GPIO write: no time charged) */
   flush(deselect?: boolean): void {
-    if (this.#closed) throw new Error("SPI: closed");
-    if (deselect) this.#deselect();
+    beginSimulatorWork();
+    try {
+      if (this.#closed) throw new Error("SPI: closed");
+      if (deselect) this.#deselect();
+    } finally {
+      endSimulatorWork();
+    }
   }
 
   close(): void {
     if (this.#closed) return;
-    this.#deselect();
-    this.#closed = true;
+    beginSimulatorWork();
+    try {
+      this.#deselect();
+      this.#closed = true;
+    } finally {
+      endSimulatorWork();
+    }
   }
 
+  /** one spi_device_transmit(): inside simulator work (the public methods' own) */
   #exchange(bytes: Uint8Array, reading: boolean): void {
     if (this.#closed) throw new Error("SPI: closed");
     if (this.#selected === null) this.#begin();
@@ -119,6 +153,8 @@ export default class SPI {
       const miso = model ? model.spiExchange(bytes[i]!) & 0xff : 0xff;
       if (reading) bytes[i] = this.#hasIn ? miso : 0xff;
     }
+    // after the model saw the bytes, as the I2C host charges (the part is read as the call began)
+    chargeDeviceTime(spiTransferUs(this.#hz, bytes.length) / 1000);
   }
 
   #begin(): void {

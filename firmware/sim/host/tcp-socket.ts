@@ -14,7 +14,7 @@
 //   has been read, as the SDK's socket does.
 // Runs under XS only: no Node APIs.
 import { hostCall, onHostCommand } from "../host-bridge.js";
-import { setVirtualTimer } from "../virtual-clock.js";
+import { runAsDevice, setVirtualTimer } from "../virtual-clock.js";
 
 export type TcpEvent =
   | { handle: number; type: "connect"; sendBufferBytes: number }
@@ -167,8 +167,12 @@ export default class SimulatedTcpSocket {
   }
 }
 
+// each event is a callback on the device (lwip's tcpDeliver): its JavaScript costs device time
 onHostCommand("tcp.events", (message) => {
   const events = message.events as TcpEvent[];
-  for (const event of events) sockets.get(event.handle)?.dispatch(event);
+  for (const event of events) {
+    const socket = sockets.get(event.handle);
+    if (socket) runAsDevice(() => socket.dispatch(event));
+  }
   return events.length;
 });
