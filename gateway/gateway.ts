@@ -24,6 +24,8 @@ export interface GatewayStartOptions {
   log?: Logger;
   /** process metrics (CPU, heap) in /metrics; off in tests running several gateways */
   processMetrics?: boolean;
+  /** ends the wait for the broker at start-up (a stop requested while starting) */
+  signal?: AbortSignal;
 }
 
 /** How often buffer bounds by age are enforced. */
@@ -88,6 +90,11 @@ export class Gateway {
         sites: mqtt.sites,
         keepaliveS: mqtt.keepaliveS,
         reconnectMs: mqtt.reconnectMs,
+        reconnectMaxMs: mqtt.reconnectMaxMs,
+        sessionExpiryS: mqtt.sessionExpiryS,
+        receiveMaximum: mqtt.receiveMaximum,
+        ...(mqtt.shareGroup ? { shareGroup: mqtt.shareGroup } : {}),
+        onReceiveMaximumExceeded: () => this.metrics.mqttReceiveMaximumExceeded.inc(),
         commitIntervalMs: config.buffer.commitIntervalMs,
         commitMaxMessages: config.buffer.commitMaxMessages,
         ...(mqtt.username ? { username: mqtt.username } : {}),
@@ -117,7 +124,7 @@ export class Gateway {
       gateway.#timers.push(setInterval(() => gateway.#tick(), config.heartbeat.checkMs));
       gateway.#timers.push(setInterval(() => gateway.buffer.expire(), EXPIRE_EVERY_MS));
       gateway.#timers.push(setInterval(() => gateway.#status(), config.statusIntervalS * 1000));
-      await gateway.source.start();
+      await gateway.source.start(undefined, options.signal);
       const stats = gateway.buffer.stats();
       gateway.log.info({ buffered: stats.records, bufferedBytes: stats.bytes, httpPort: gateway.httpPort }, "gateway started");
     } catch (error) {
@@ -140,6 +147,7 @@ export class Gateway {
     this.metrics.updateBuffer(this.buffer.stats());
     this.metrics.devicesOnline.set(this.#presence.onlineCount);
     this.metrics.mqttConnected.set(this.source.connected ? 1 : 0);
+    this.metrics.mqttUnacked.set(this.source.unacked);
   }
 
   /** The gateway's own state as a "gw" record, so the cloud sees backlog and drops. */

@@ -1,7 +1,26 @@
 // The gateway's Prometheus metrics (prom-client), on a registry of its own so several gateways can
 // live in one process (tests). Every bound's policy has a counter here (dropped_total by reason).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { BufferStats } from "./buffer/record-buffer.js";
+import { isPriorityKind, type BufferStats, type DropReason } from "./buffer/record-buffer.js";
+import type { CloudErrorKind } from "./sinks/http-post.js";
+import { RECORD_KINDS } from "../protocol/batch.js";
+import { ContractErrorCode } from "../protocol/errors.js";
+import type { STORAGE_REJECTED_CODE } from "../cloud/storage/writer.js";
+
+// The known label values of the labelled counters, one table per label set. Every series exists at
+// 0 from the start, so an alerting rule's `increase(...)` is 0, not empty, before the first event
+// (manifests/prometheus/). Unions are listed as Record keys: a value added to one fails the compiler.
+const DROPPABLE_KINDS = RECORD_KINDS.filter((kind) => !isPriorityKind(kind));
+/** the cloud's per-record refusal codes: the contract's, and the storage's (cloud/storage/writer.ts) */
+const STORAGE_REJECTED: typeof STORAGE_REJECTED_CODE = "VW_STORAGE_REJECTED";
+export const COUNTER_LABELS = {
+  kind: RECORD_KINDS,
+  quarantineReason: Object.values(ContractErrorCode),
+  cloudRejectionReason: [...Object.values(ContractErrorCode), STORAGE_REJECTED],
+  cloudErrorKind: Object.keys({ network: 0, timeout: 0, http_5xx: 0, http_429: 0, http_401_403: 0, http_4xx: 0, bad_reply: 0 } satisfies Record<CloudErrorKind, 0>),
+  /** reason -> the kinds it drops (buffer bounds: the droppable kinds; intake: messages) */
+  drop: { buffer_full: DROPPABLE_KINDS, max_age: DROPPABLE_KINDS, quarantine_full: ["quarantine"], rate_limited: ["message"] } satisfies Record<DropReason | "rate_limited", readonly string[]>,
+} as const;
 
 export class GatewayMetrics {
   readonly registry = new Registry();
@@ -16,6 +35,14 @@ export class GatewayMetrics {
   readonly localAlerts = new Counter({ name: "vw_gateway_local_alerts_total", help: "device alerts republished on the local alert topic", registers: [this.registry] });
   readonly cloudErrors = new Counter({ name: "vw_gateway_cloud_errors_total", help: "failed batch POSTs, by kind", labelNames: ["kind"], registers: [this.registry] });
   readonly batches = new Counter({ name: "vw_gateway_batches_total", help: "batch POSTs, by outcome", labelNames: ["outcome"], registers: [this.registry] });
+  readonly cloudRefusals = new Counter({
+    name: "vw_gateway_cloud_refusals_total",
+    help: "refusals by the cloud (batches, or records of a 200 reply), by error code (HTTP_<status> without one) and the sink's action (gateway/sinks/error-table.ts)",
+    labelNames: ["code", "action"],
+    registers: [this.registry],
+  });
+  readonly quarantineBreakerOpen = new Gauge({ name: "vw_gateway_quarantine_breaker_open", help: "1 while the sink holds records the cloud refuses instead of quarantining them (systemic refusals)", registers: [this.registry] });
+  readonly quarantineBreakerTrips = new Counter({ name: "vw_gateway_quarantine_breaker_trips_total", help: "times the quarantine breaker opened", registers: [this.registry] });
   readonly batchLatency = new Histogram({
     name: "vw_gateway_batch_latency_seconds",
     help: "time of one batch POST until the reply",
@@ -28,9 +55,26 @@ export class GatewayMetrics {
   readonly quarantineRecords = new Gauge({ name: "vw_gateway_quarantine_records", help: "messages in the quarantine store", registers: [this.registry] });
   readonly devicesOnline = new Gauge({ name: "vw_gateway_devices_online", help: "devices heard from within their heartbeat limit", registers: [this.registry] });
   readonly mqttConnected = new Gauge({ name: "vw_gateway_mqtt_connected", help: "1 while connected to the broker", registers: [this.registry] });
+  readonly mqttUnacked = new Gauge({ name: "vw_gateway_mqtt_unacked_messages", help: "QoS 1 messages received and not yet acknowledged (waiting for their commit; bounded by mqtt.receiveMaximum)", registers: [this.registry] });
+  readonly mqttReceiveMaximumExceeded = new Counter({
+    name: "vw_gateway_mqtt_receive_maximum_exceeded_total",
+    help: "QoS 1 messages the broker sent beyond the gateway's Receive Maximum (taken all the same; the broker's flow control is off)",
+    registers: [this.registry],
+  });
 
   constructor(withProcessMetrics = true) {
-    if (withProcessMetrics) collectDefaultMetrics({ register: this.registry, prefix: "vw_gateway_" });
+    if (withProcessMetrics) {
+      collectDefaultMetrics({ register: this.registry, prefix: "vw_gateway_" });
+      dropNonCounterTotals(this.registry);
+    }
+    for (const kind of COUNTER_LABELS.kind) {
+      this.stored.inc({ kind }, 0);
+      this.forwarded.inc({ kind }, 0);
+    }
+    for (const reason of COUNTER_LABELS.quarantineReason) this.rejected.inc({ reason }, 0);
+    for (const reason of COUNTER_LABELS.cloudRejectionReason) this.cloudRejected.inc({ reason }, 0);
+    for (const kind of COUNTER_LABELS.cloudErrorKind) this.cloudErrors.inc({ kind }, 0);
+    for (const [reason, kinds] of Object.entries(COUNTER_LABELS.drop)) for (const kind of kinds) this.dropped.inc({ reason, kind }, 0);
   }
 
   updateBuffer(stats: BufferStats, nowUs = Date.now() * 1000): void {
@@ -53,4 +97,14 @@ export class GatewayMetrics {
       .filter((entry) => !String((entry as { metricName?: string }).metricName ?? "").endsWith("_bucket") && Object.entries(labels).every(([key, value]) => String(entry.labels[key]) === value))
       .reduce((sum, entry) => sum + entry.value, 0);
   }
+}
+
+/**
+ * prom-client's default metrics include three gauges named *_total (nodejs_active_handles_total,
+ * _requests_total, _resources_total), which `promtool check metrics` refuses: the suffix is for
+ * counters. Each is the sum of the per-type gauge beside it (nodejs_active_handles{type}, ...), so
+ * nothing is lost: `sum without (type) (vw_gateway_nodejs_active_handles)` gives the same number.
+ */
+function dropNonCounterTotals(registry: Registry): void {
+  for (const metric of registry.getMetricsAsArray()) if (String(metric.type) !== "counter" && metric.name.endsWith("_total")) registry.removeSingleMetric(metric.name);
 }

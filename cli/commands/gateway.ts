@@ -53,17 +53,29 @@ export const gatewayCommand: Command = {
       return 0;
     }
     const log = createLogger(config.logLevel);
-    const gateway = await Gateway.start(config, { log, ...(token ? { token } : {}) });
-    await new Promise<void>((resolve) => {
-      const onSignal = (signal: NodeJS.Signals) => {
-        log.info({ signal }, "stopping");
-        process.off("SIGTERM", onSignal);
-        process.off("SIGINT", onSignal);
-        resolve();
-      };
-      process.on("SIGTERM", onSignal);
-      process.on("SIGINT", onSignal);
-    });
+    // The handlers go in before start-up: start waits for the broker (up to its connect timeout),
+    // and a SIGTERM then (systemd stopping a gateway whose broker is down) must still end in a
+    // logged, clean stop with exit 0, not the default handler's silent exit 143.
+    let stopSignal: NodeJS.Signals | undefined;
+    let wake: (() => void) | undefined;
+    const starting = new AbortController();
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopSignal) return;
+      stopSignal = signal;
+      log.info({ signal }, "stopping");
+      starting.abort();
+      wake?.();
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    let gateway: Gateway;
+    try {
+      gateway = await Gateway.start(config, { log, signal: starting.signal, ...(token ? { token } : {}) });
+      if (!stopSignal) await new Promise<void>((resolve) => (wake = resolve));
+    } finally {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+    }
     await gateway.stop();
     return 0;
   },

@@ -3,6 +3,7 @@
 // Defaults live here so the sample config, the README and the code cannot disagree.
 import { Type, type Static } from "@sinclair/typebox";
 import { ID_MAX_LENGTH, ID_PATTERN } from "../../protocol/topics.js";
+import { DEFAULT_QUARANTINE_BREAKER_REFUSALS } from "../sinks/quarantine-breaker.js";
 
 const Id = Type.String({ pattern: ID_PATTERN.source, maxLength: ID_MAX_LENGTH, description: "[a-z0-9-], 1..24 characters" });
 const PositiveInt = (defaultValue: number, description: string, maximum = Number.MAX_SAFE_INTEGER) =>
@@ -20,7 +21,13 @@ export const MqttConfigSchema = Type.Object(
     certFile: Path("client certificate (PEM)"),
     keyFile: Path("client key (PEM)"),
     keepaliveS: PositiveInt(30, "MQTT keepalive, s", 3600),
-    reconnectMs: PositiveInt(1000, "delay between reconnect attempts, ms", 60_000),
+    reconnectMs: PositiveInt(1000, "first delay between reconnect attempts, ms (doubles up to reconnectMaxMs)", 60_000),
+    reconnectMaxMs: PositiveInt(30_000, "longest delay between reconnect attempts, ms", 600_000),
+    sessionExpiryS: PositiveInt(4294967295, "MQTT 5 session expiry interval, s: how long the broker keeps the session (and queues QoS 1 messages) while the gateway is away; 4294967295 = never", 4294967295),
+    receiveMaximum: PositiveInt(5000, "MQTT 5 receive maximum: unacknowledged QoS 1 messages the broker may have in flight to the gateway", 65535),
+    shareGroup: Type.Optional(
+      Type.String({ pattern: "^[^/+#$]{1,64}$", description: "subscribe as $share/<shareGroup>/... (MQTT 5 shared subscription: gateways of one group split the site's messages); unset: not shared" }),
+    ),
   },
   { additionalProperties: false, default: {} },
 );
@@ -55,6 +62,10 @@ export const SinkConfigSchema = Type.Object(
     timeoutMs: PositiveInt(10_000, "request timeout, ms"),
     backoffBaseMs: PositiveInt(200, "first retry delay bound, ms"),
     backoffMaxMs: PositiveInt(30_000, "largest retry delay bound, ms"),
+    // optional (absent from the sample config); the default still applies when the file is loaded
+    quarantineBreakerRefusals: Type.Optional(
+      PositiveInt(DEFAULT_QUARANTINE_BREAKER_REFUSALS, "records the cloud refuses in a row (in replies refusing more than they store) before the sink stops quarantining and keeps them buffered"),
+    ),
   },
   { additionalProperties: false, default: {} },
 );

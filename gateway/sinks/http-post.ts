@@ -1,4 +1,5 @@
-// One POST of an encoded batch to the ingest service, classified into what the sink does next.
+// One POST of an encoded batch to the ingest service, classified into what the sink does next: a
+// 200 reply, or the action of the error table (error-table.ts) for the reply's error code.
 // Compression: gzip (Content-Encoding) from gzipMinBytes on, where it pays; CBOR telemetry
 // compresses ~2-3x thanks to the repeated keys. TLS: the CA file is the only trust anchor (pinned).
 import { request as httpRequest, Agent as HttpAgent, type IncomingMessage } from "node:http";
@@ -6,9 +7,10 @@ import { request as httpsRequest, Agent as HttpsAgent } from "node:https";
 import { readFileSync } from "node:fs";
 import { gzip } from "node:zlib";
 import { promisify } from "node:util";
-import type { BatchReply } from "../../protocol/batch.js";
-import { BatchReplySchema } from "../../protocol/schema/batch-schema.js";
+import type { BatchReply, ErrorReply } from "../../protocol/batch.js";
+import { BatchReplySchema, ErrorReplySchema } from "../../protocol/schema/batch-schema.js";
 import { assertSchema, cborDecoder } from "../../protocol/schema/validate.js";
+import { batchAction, isCloudErrorCode } from "./error-table.js";
 import { parseRetryAfterMs } from "./retry-policy.js";
 
 const gzipAsync = promisify(gzip);
@@ -17,9 +19,10 @@ export type CloudErrorKind = "network" | "timeout" | "http_5xx" | "http_429" | "
 
 export type PostOutcome =
   | { kind: "reply"; reply: BatchReply }
-  | { kind: "retry"; error: CloudErrorKind; detail: string; retryAfterMs?: number }
-  | { kind: "too_large" }
-  | { kind: "bad_batch"; status: number; detail: string };
+  /** keep the batch and send it again after the backoff; `action` "alarm" when it waits for an
+   *  operator; `refusal` names a refusing reply: its catalog error code, else HTTP_<status> */
+  | { kind: "retry"; action: "retry" | "alarm"; error: CloudErrorKind; detail: string; refusal?: string; retryAfterMs?: number }
+  | { kind: "split"; refusal: string; detail: string };
 
 export interface HttpPosterOptions {
   url: string;
@@ -81,14 +84,14 @@ export class HttpPoster {
       const req = request(this.#url, { method: "POST", headers, agent: this.#agent, timeout: this.options.timeoutMs }, (response) => {
         readBody(response).then(
           (bytes) => settle(classify(response, bytes)),
-          (error: Error) => settle({ kind: "retry", error: "network", detail: error.message }),
+          (error: Error) => settle({ kind: "retry", action: "retry", error: "network", detail: error.message }),
         );
       });
       req.on("timeout", () => {
-        settle({ kind: "retry", error: "timeout", detail: `no answer within ${this.options.timeoutMs} ms` });
+        settle({ kind: "retry", action: "retry", error: "timeout", detail: `no answer within ${this.options.timeoutMs} ms` });
         req.destroy();
       });
-      req.on("error", (error: NodeJS.ErrnoException) => settle({ kind: "retry", error: "network", detail: error.code ?? error.message }));
+      req.on("error", (error: NodeJS.ErrnoException) => settle({ kind: "retry", action: "retry", error: "network", detail: error.code ?? error.message }));
       req.end(payload);
     });
   }
@@ -111,24 +114,45 @@ async function readBody(response: IncomingMessage): Promise<Buffer> {
 
 function classify(response: IncomingMessage, bytes: Buffer): PostOutcome {
   const status = response.statusCode ?? 0;
-  const detail = bytes.subarray(0, 200).toString("utf8").replace(/[^\x20-\x7e]/g, "?");
+  const type = response.headers["content-type"] ?? "";
   if (status === 200) {
     try {
-      const type = response.headers["content-type"] ?? "";
       const value = type.includes("json") ? JSON.parse(bytes.toString("utf8")) : cborDecoder.decode(bytes);
       return { kind: "reply", reply: assertSchema<BatchReply>(BatchReplySchema, value) };
     } catch (error) {
-      return { kind: "retry", error: "bad_reply", detail: `unreadable 200 reply: ${(error as Error).message}` };
+      return { kind: "retry", action: "retry", error: "bad_reply", detail: `unreadable 200 reply: ${(error as Error).message}` };
     }
   }
+  // the error code decides (error-table.ts); the status only for a reply without one
+  const errorReply = readErrorReply(type, bytes);
+  // a code outside the catalogs is in the detail, not in a metric label (bounded label values)
+  const refusal = errorReply && isCloudErrorCode(errorReply.code) ? errorReply.code : `HTTP_${status}`;
+  const detail = `${status} ${errorReply ? `${errorReply.code}: ${errorReply.message.slice(0, 200)}` : printable(bytes)}`;
+  const action = batchAction(status, errorReply?.code);
+  if (action === "split") return { kind: "split", refusal, detail };
   const header = response.headers["retry-after"];
   const retryAfterMs = parseRetryAfterMs(Array.isArray(header) ? header[0] : header);
-  if (status === 413) return { kind: "too_large" };
-  if (status === 429) return { kind: "retry", error: "http_429", detail, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
-  if (status >= 500) return { kind: "retry", error: "http_5xx", detail: `${status} ${detail}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
-  // a whole-batch 400/422: some record the envelope check refused; the sink splits to find it
-  if (status === 400 || status === 422) return { kind: "bad_batch", status, detail };
-  // 401/403 (token), 404 (URL): configuration problems; keep everything and retry
-  if (status === 401 || status === 403) return { kind: "retry", error: "http_401_403", detail: `${status} ${detail}` };
-  return { kind: "retry", error: "http_4xx", detail: `${status} ${detail}` };
+  return { kind: "retry", action, error: errorKind(status), detail, refusal, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+}
+
+/** The service's one error shape ({statusCode, code, error, message}, JSON or CBOR), or undefined. */
+function readErrorReply(type: string, bytes: Buffer): ErrorReply | undefined {
+  if (!type.includes("json") && !type.includes("cbor")) return undefined;
+  try {
+    const value: unknown = type.includes("json") ? JSON.parse(bytes.toString("utf8")) : cborDecoder.decode(bytes);
+    return assertSchema<ErrorReply>(ErrorReplySchema, value);
+  } catch {
+    return undefined;
+  }
+}
+
+function printable(bytes: Buffer): string {
+  return bytes.subarray(0, 200).toString("utf8").replace(/[^\x20-\x7e]/g, "?");
+}
+
+function errorKind(status: number): CloudErrorKind {
+  if (status === 429) return "http_429";
+  if (status >= 500) return "http_5xx";
+  if (status === 401 || status === 403) return "http_401_403";
+  return "http_4xx";
 }

@@ -1,17 +1,22 @@
 // HTTP sink: takes batches from the buffer and POSTs them to the ingest service.
 // - batches by count (batchMaxRecords), bytes (batchMaxBytes) and age (batchMaxAgeMs); alerts and
 //   events are sent at once and go first in every batch (buffer.lease), then the backlog oldest first;
-// - at most maxInFlight batches in flight;
-// - network errors, timeouts, 5xx, 429, 401/403: keep everything, retry the same batch (same
-//   record ids and timestamps) after exponential backoff with full jitter, or Retry-After;
-// - 413: split the batch in halves; a single record that is still too large is quarantined;
-// - a whole-batch 400/422: split likewise to isolate the bad record, quarantine it alone;
-// - 200 reply: delete what was stored, quarantine what was rejected, retry what the reply omitted.
+// - at most maxInFlight batches in flight, one while the quarantine breaker is open;
+// - a refusal is handled by its error code, from ONE table (error-table.ts), never by the HTTP
+//   status alone: retry and alarm keep everything and send the same batch (same record ids and
+//   timestamps) again after exponential backoff with full jitter, or Retry-After; split halves the
+//   batch (413 / VW_OVERSIZE only); a reply without a catalog code (a proxy's HTML page) is retried;
+// - 200 reply: delete what was stored; quarantine what it rejected with a record-level code, unless
+//   the quarantine breaker (quarantine-breaker.ts) judges the refusals systemic: then those records
+//   go back to the buffer and no batch starts before a backoff; resend what the reply omitted.
 import type { Logger } from "pino";
+import type { BatchReply, RecordRejection } from "../../protocol/batch.js";
 import type { RecordBuffer, StoredRecord } from "../buffer/record-buffer.js";
 import type { GatewayMetrics } from "../metrics.js";
 import { encodeBatch } from "./batch-encoder.js";
+import { isCloudErrorCode, rejectionAction } from "./error-table.js";
 import type { HttpPoster } from "./http-post.js";
+import { DEFAULT_QUARANTINE_BREAKER_REFUSALS, QuarantineBreaker } from "./quarantine-breaker.js";
 import { retryDelayMs } from "./retry-policy.js";
 
 export interface HttpSinkOptions {
@@ -23,6 +28,8 @@ export interface HttpSinkOptions {
   maxInFlight: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** the quarantine breaker's threshold (default DEFAULT_QUARANTINE_BREAKER_REFUSALS) */
+  quarantineBreakerRefusals?: number;
 }
 
 export class HttpSink {
@@ -34,6 +41,11 @@ export class HttpSink {
   #sleepers = new Set<() => void>();
   #idle: Array<() => void> = [];
   readonly #runId = Date.now().toString(36);
+  readonly #breaker: QuarantineBreaker;
+  /** no batch is sent before this (performance.now(), ms): the backoff after records were held */
+  #pausedUntilMs = 0;
+  /** consecutive replies whose refused records were held, for that backoff */
+  #holdRounds = 0;
 
   constructor(
     private readonly buffer: RecordBuffer,
@@ -41,7 +53,10 @@ export class HttpSink {
     private readonly options: HttpSinkOptions,
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.#breaker = new QuarantineBreaker(options.quarantineBreakerRefusals ?? DEFAULT_QUARANTINE_BREAKER_REFUSALS, (open, streak) => this.#breakerChanged(open, streak));
+    metrics.quarantineBreakerOpen.set(0);
+  }
 
   start(): void {
     this.#timer = setInterval(() => this.nudge(), Math.max(10, Math.min(50, this.options.batchMaxAgeMs)));
@@ -51,9 +66,14 @@ export class HttpSink {
     return this.#inFlight;
   }
 
-  /** Starts batches while there is room in flight and a batch is due. */
+  /** True while the quarantine breaker holds refused records instead of quarantining them. */
+  get quarantineBreakerOpen(): boolean {
+    return this.#breaker.open;
+  }
+
+  /** Starts batches while there is room in flight and a batch is due (the timer nudges again after a pause). */
   nudge(): void {
-    while (!this.#stopping && this.#inFlight < this.options.maxInFlight && this.#due()) {
+    while (!this.#stopping && this.#inFlight < (this.#breaker.open ? 1 : this.options.maxInFlight) && performance.now() >= this.#pausedUntilMs && this.#due()) {
       const records = this.buffer.lease(this.options.batchMaxRecords, this.options.batchMaxBytes);
       if (records.length === 0) return;
       this.#inFlight++;
@@ -80,6 +100,9 @@ export class HttpSink {
     const parts: StoredRecord[][] = [records];
     let attempt = 0;
     while (parts.length > 0 && !this.#stopping) {
+      const pauseMs = this.#pausedUntilMs - performance.now();
+      if (pauseMs > 0) await this.#sleep(pauseMs);
+      if (this.#stopping) return;
       const part = parts.shift() as StoredRecord[];
       const id = `${this.options.gateway}-${this.#runId}-${++this.#sequence}`.slice(0, 64);
       const startedMs = performance.now();
@@ -90,24 +113,7 @@ export class HttpSink {
         case "reply": {
           this.metrics.batches.inc({ outcome: "ok" });
           attempt = 0;
-          if (outcome.reply.rejected.length === 0 && storedAsSent(part, outcome.reply.stored)) {
-            // the usual reply: every record stored, listed in the order sent; no lookups needed
-            this.buffer.complete(outcome.reply.stored);
-            this.#countForwarded(part);
-            break;
-          }
-          const byId = new Map(part.map((record) => [record.id, record]));
-          const stored = outcome.reply.stored.filter((storedId) => byId.has(storedId));
-          this.buffer.complete(stored);
-          this.#countForwarded(stored.map((storedId) => byId.get(storedId)!));
-          const rejected = outcome.reply.rejected.filter((rejection) => byId.has(rejection.id));
-          if (rejected.length > 0) {
-            this.buffer.reject(rejected);
-            for (const rejection of rejected) this.metrics.cloudRejected.inc({ reason: rejection.code });
-            this.log.warn({ batch: id, rejected: rejected.slice(0, 5) }, "cloud rejected records: quarantined");
-          }
-          const answered = new Set([...stored, ...rejected.map((rejection) => rejection.id)]);
-          const missing = part.filter((record) => !answered.has(record.id));
+          const missing = this.#settle(id, part, outcome.reply);
           if (missing.length > 0) {
             this.log.warn({ batch: id, missing: missing.length }, "reply omitted records: resending them");
             parts.unshift(missing);
@@ -115,30 +121,100 @@ export class HttpSink {
           }
           break;
         }
-        case "too_large":
-        case "bad_batch": {
-          this.metrics.batches.inc({ outcome: outcome.kind });
+        case "split": {
+          this.metrics.batches.inc({ outcome: "split" });
           if (part.length > 1) {
+            this.metrics.cloudRefusals.inc({ code: outcome.refusal, action: "split" });
             const half = Math.ceil(part.length / 2);
             parts.unshift(part.slice(0, half), part.slice(half));
-          } else {
-            const code = outcome.kind === "too_large" ? "HTTP_413" : `HTTP_${outcome.status}`;
-            const reason = outcome.kind === "too_large" ? "the cloud refused this single record as too large" : `the cloud refused this single record: ${outcome.detail}`;
-            this.buffer.reject(part.map((record) => ({ id: record.id, code, reason })));
-            this.metrics.cloudRejected.inc({ reason: code }, part.length);
+            break;
           }
+          // one record (at most ~1 KiB) still too large: a limit on the way is misconfigured; the
+          // record is kept, never quarantined
+          this.metrics.cloudRefusals.inc({ code: outcome.refusal, action: "alarm" });
+          const delayMs = retryDelayMs(attempt++, undefined, this.#backoff());
+          this.log.error({ batch: id, refusal: outcome.refusal, detail: outcome.detail, retryInMs: delayMs }, "a single record refused as too large: a body limit on the way is below one record; kept, will retry");
+          parts.unshift(part);
+          await this.#sleep(delayMs);
           break;
         }
         case "retry": {
-          this.metrics.batches.inc({ outcome: "retry" });
+          this.metrics.batches.inc({ outcome: outcome.action });
           this.metrics.cloudErrors.inc({ kind: outcome.error });
+          if (outcome.refusal !== undefined) this.metrics.cloudRefusals.inc({ code: outcome.refusal, action: outcome.action });
           const delayMs = retryDelayMs(attempt++, outcome.retryAfterMs, this.#backoff());
-          this.log.warn({ batch: id, error: outcome.error, detail: outcome.detail, retryInMs: delayMs, records: part.length }, "batch not stored: will retry");
+          const line = { batch: id, error: outcome.error, refusal: outcome.refusal, detail: outcome.detail, retryInMs: delayMs, records: part.length };
+          if (outcome.action === "alarm") this.log.error(line, "batch refused for a reason that is not its records (needs an operator): kept, will retry");
+          else this.log.warn(line, "batch not stored: will retry");
           parts.unshift(part);
           await this.#sleep(delayMs);
           break;
         }
       }
+    }
+  }
+
+  /** Applies a 200 reply: deletes what was stored, quarantines or holds what was rejected; returns the records it omitted. */
+  #settle(batch: string, part: StoredRecord[], reply: BatchReply): StoredRecord[] {
+    if (reply.rejected.length === 0 && storedAsSent(part, reply.stored)) {
+      // the usual reply: every record stored, listed in the order sent; no lookups needed
+      this.buffer.complete(reply.stored);
+      this.#countForwarded(part);
+      this.#judge(batch, part.length, []);
+      return [];
+    }
+    const byId = new Map(part.map((record) => [record.id, record]));
+    const stored = reply.stored.filter((storedId) => byId.has(storedId));
+    this.buffer.complete(stored);
+    this.#countForwarded(stored.map((storedId) => byId.get(storedId)!));
+    const rejected = reply.rejected.filter((rejection) => byId.has(rejection.id));
+    this.#judge(batch, stored.length, rejected);
+    const answered = new Set([...stored, ...rejected.map((rejection) => rejection.id)]);
+    return part.filter((record) => !answered.has(record.id));
+  }
+
+  /** Per-record refusals: quarantined when the table says record-level and the breaker is closed, else given back to the buffer. */
+  #judge(batch: string, storedCount: number, rejected: RecordRejection[]): void {
+    const verdict = this.#breaker.observe(storedCount, rejected.length);
+    if (rejected.length === 0) {
+      if (storedCount > 0) this.#holdRounds = 0;
+      return;
+    }
+    const quarantine: RecordRejection[] = [];
+    const hold: RecordRejection[] = [];
+    for (const rejection of rejected) (verdict === "quarantine" && rejectionAction(rejection.code) === "quarantine" ? quarantine : hold).push(rejection);
+    if (quarantine.length > 0) {
+      this.buffer.reject(quarantine);
+      for (const [code, count] of countByCode(quarantine)) {
+        this.metrics.cloudRejected.inc({ reason: code }, count);
+        this.metrics.cloudRefusals.inc({ code: refusalLabel(code), action: "quarantine" }, count);
+      }
+      this.log.warn({ batch, rejected: quarantine.slice(0, 5), count: quarantine.length }, "cloud rejected records: quarantined");
+    }
+    if (hold.length === 0) {
+      this.#holdRounds = 0;
+      return;
+    }
+    this.buffer.release(hold.map((rejection) => rejection.id));
+    for (const [code, count] of countByCode(hold)) this.metrics.cloudRefusals.inc({ code: refusalLabel(code), action: "hold" }, count);
+    const pauseMs = retryDelayMs(this.#holdRounds++, undefined, this.#backoff());
+    this.#pausedUntilMs = Math.max(this.#pausedUntilMs, performance.now() + pauseMs);
+    this.log.warn(
+      { batch, held: hold.length, stored: storedCount, breakerOpen: this.#breaker.open, rejected: hold.slice(0, 3), pauseMs },
+      "cloud refused records: kept buffered, not quarantined; sending again after a pause",
+    );
+  }
+
+  #breakerChanged(open: boolean, streak: number): void {
+    this.metrics.quarantineBreakerOpen.set(open ? 1 : 0);
+    if (open) {
+      this.metrics.quarantineBreakerTrips.inc();
+      this.log.error(
+        { refusedInARow: streak, threshold: this.#breaker.refusalsToTrip },
+        "quarantine breaker open: the cloud keeps refusing records that passed the gateway's validation; they stay buffered (none quarantined), probed one batch at a time",
+      );
+    } else {
+      this.log.info("quarantine breaker closed: the cloud stores records again; records it refuses by themselves are quarantined again");
     }
   }
 
@@ -181,6 +257,17 @@ export class HttpSink {
     this.#closed = true;
     this.poster.close();
   }
+}
+
+function countByCode(rejections: RecordRejection[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const rejection of rejections) counts.set(rejection.code, (counts.get(rejection.code) ?? 0) + 1);
+  return counts;
+}
+
+/** A metric label: the catalog's code, or OTHER (label values stay bounded). */
+function refusalLabel(code: string): string {
+  return isCloudErrorCode(code) ? code : "OTHER";
 }
 
 /** True when `stored` lists exactly the ids of `part`, in order. */

@@ -1,13 +1,13 @@
 // Guards against a broker's backlog monopolising the gateway's event loop: when a session's queue
-// arrives at socket speed, MQTT.js would handle every message it can read (~16,000 in the bench)
+// arrives at socket speed, the intake would handle every message it can read (~16,000 in the bench)
 // before a timer or the sink's replies are served. The gateway takes one turn of the event loop
-// every 1,000 messages (deferred-puback.ts). Counted in messages per turn, not in time.
+// every 1,000 messages (sources/mqtt5-connection.ts). Counted in messages per turn, not in time.
 import { expect, it } from "vitest";
 import { useBrokerAndStandIn } from "./helpers/broker-and-stand-in.js";
 import { startGateway, testConfig } from "./helpers/gateway-fixture.js";
 import { connectClient, encode, storedSeqs, telemetry, until } from "./helpers/device-publisher.js";
 import { deviceTopic } from "../../protocol/topics.js";
-import { YIELD_EVERY_MESSAGES } from "../../gateway/sources/deferred-puback.js";
+import { YIELD_EVERY_MESSAGES } from "../../gateway/sources/mqtt5-connection.js";
 
 const env = useBrokerAndStandIn();
 const BACKLOG = 20_000;

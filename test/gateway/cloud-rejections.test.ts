@@ -1,6 +1,7 @@
 // Guards against one bad or oversized record blocking the backlog forever, or good records being
-// thrown away with it: a 413 splits the batch, a record the cloud rejects (per-record 4xx) is
-// quarantined and deleted while the rest is stored, a bearer token travels in the header.
+// thrown away with it: a 413 splits the batch, a record the cloud rejects (per-record, in a 200
+// reply) is quarantined and deleted while the rest is stored, a bearer token travels in the header;
+// and a whole-batch 400 is never blamed on the records (issue 14): kept whole, retried, not split.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,17 +57,19 @@ it("quarantines the records the cloud rejects and stores the rest of the batch",
   expect(buffer.quarantine.counts()).toEqual([{ device: "d-1", code: "VW_SCHEMA", count: 10 }]);
 });
 
-it("isolates a record that makes the whole batch fail with 400 and quarantines only that one", async () => {
-  const { standIn, buffer, sink } = await rig("bad-batch");
-  // a payload nested so deep that the cloud refuses the whole batch body (400), not one record
-  buffer.append([
-    ...Array.from({ length: 40 }, (_, seq) => ({ kind: "tele" as const, device: "d-1", body: encode(telemetry("d-1", 1, seq)), dedupe: { device: "d-1", boot: 1, seq: seq } })),
-    { kind: "tele", device: "d-1", body: Uint8Array.of(0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x81, 0x00), dedupe: { device: "d-1", boot: 1, seq: 999999 } },
-  ]);
+it("keeps a batch refused whole with 400 (a code of no catalog), never splits or quarantines it, and stores it once the 400s stop (issue 14)", async () => {
+  const { standIn, buffer, sink, metrics } = await rig("bad-batch");
+  let faulted = 0;
+  // the stand-in's error reply has the catalog's shape but a code of neither catalog
+  standIn.fault = () => (++faulted <= 50 ? { kind: "status", status: 400 } : { kind: "ok" });
+  buffer.append(Array.from({ length: 41 }, (_, seq) => ({ kind: "tele" as const, device: "d-1", body: encode(telemetry("d-1", 1, seq)), dedupe: { device: "d-1", boot: 1, seq: seq } })));
   sink.start();
   expect(await until(() => buffer.stats().records === 0, 20_000)).toBe(true);
-  expect(standIn.stored.size).toBe(40);
-  expect(standIn.served.get("status_400") ?? 0).toBeGreaterThan(0);
-  expect(buffer.stats().quarantined).toBe(1);
-  expect(buffer.quarantine.counts()).toEqual([{ device: "d-1", code: "HTTP_400", count: 1 }]);
+  expect(standIn.served.get("status_400")).toBe(50);
+  expect(standIn.stored.size).toBe(41);
+  expect(buffer.stats().quarantined).toBe(0);
+  // one batch of 41, refused 50 times, then stored: never split
+  expect(await metrics.value("vw_gateway_batches_total", { outcome: "alarm" })).toBe(50);
+  expect(await metrics.value("vw_gateway_batches_total", { outcome: "ok" })).toBe(1);
+  expect(await metrics.value("vw_gateway_cloud_refusals_total", { code: "HTTP_400", action: "alarm" })).toBe(50);
 });

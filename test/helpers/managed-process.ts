@@ -31,6 +31,11 @@ export class ManagedProcess {
     return this.#child?.pid;
   }
 
+  /** the exit code once it has exited (null: still running, or ended by a signal) */
+  get exitCode(): number | null {
+    return this.#child?.exitCode ?? null;
+  }
+
   get running(): boolean {
     return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
   }
