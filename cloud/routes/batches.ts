@@ -130,6 +130,7 @@ export async function batchRoutes(app: FastifyInstance, options: BatchRouteOptio
       for (const [reason, count] of rejectedByCode) metrics.recordsRejected.inc({ reason }, count);
       if (rejected.length > 0) request.log.warn({ batch: batchId, gw, rejected: rejected.slice(0, 5), count: rejected.length }, "records rejected");
       const body: BatchReply = { id: batchId, stored, rejected };
+      metrics.gatewayLastBatch.set({ gateway: gw }, Date.now() / 1000);
       return reply.code(200).send(body);
     },
   );
