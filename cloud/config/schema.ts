@@ -17,6 +17,8 @@ export const InfluxV1StorageSchema = Type.Object(
     timeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
     gzipThresholdBytes: Type.Integer({ minimum: 0, default: 64 * 1024 }),
     maxLinesPerWrite: Type.Integer({ minimum: 1, maximum: 5000, default: 5000 }),
+    /** create the database when InfluxDB says it does not exist (needs admin rights; Telegraf's skip_database_creation, inverted) */
+    createDatabase: Type.Boolean({ default: true }),
   },
   { additionalProperties: false },
 );

@@ -5,6 +5,9 @@
 // Status handling (InfluxDB 1.x /write): 204 stored; 400 bad line or type conflict (a "partial
 // write" stores the other lines) and 413 too large -> LinesRefusedError, bisected to single
 // records; 404 no database, 401/403 auth, 5xx, network errors, timeouts -> StorageUnavailableError.
+// A missing database (a fresh server, or one dropped) is created once, with CREATE DATABASE, and
+// the write tried again, unless createDatabase is false (then, or when the user may not create it,
+// the 503 names the database and what to do).
 import { promisify } from "node:util";
 import { gzip as gzipCallback } from "node:zlib";
 import type { StoredRecord } from "./point-schema.js";
@@ -25,6 +28,8 @@ export interface InfluxV1WriterOptions {
   timeoutMs: number;
   gzipThresholdBytes: number;
   maxLinesPerWrite: number;
+  /** CREATE DATABASE when a write finds none (default true) */
+  createDatabase?: boolean;
 }
 
 export class InfluxV1Writer implements Writer {
@@ -32,6 +37,10 @@ export class InfluxV1Writer implements Writer {
   readonly #writeUrl: string;
   readonly #headers: Record<string, string>;
   #closed = false;
+  /** one CREATE DATABASE at a time, shared by the writes that found the database missing */
+  #creating: Promise<void> | undefined;
+  /** databases created by this writer (for the log and tests) */
+  databasesCreated = 0;
 
   constructor(readonly options: InfluxV1WriterOptions) {
     const params = new URLSearchParams({ db: options.database, precision: "u" });
@@ -58,6 +67,37 @@ export class InfluxV1Writer implements Writer {
 
   /** One POST /write of already-formatted lines (also used by the benchmark's baseline). */
   async sendBody(lines: Buffer): Promise<void> {
+    try {
+      await this.#post(lines);
+    } catch (error) {
+      if (!(error instanceof StorageUnavailableError) || error.reason !== "no-database") throw error;
+      if (this.options.createDatabase === false) {
+        throw new StorageUnavailableError("no-database", `InfluxDB has no database "${this.options.database}" and createDatabase is off: create it (${error.message})`);
+      }
+      this.#creating ??= this.#createDatabase().finally(() => (this.#creating = undefined));
+      await this.#creating;
+      await this.#post(lines);
+    }
+  }
+
+  async #createDatabase(): Promise<void> {
+    const url = `${this.options.url.replace(/\/+$/, "")}/query`;
+    const body = new URLSearchParams({ q: `CREATE DATABASE ${quoteIdentifier(this.options.database)}` });
+    let response: Response;
+    try {
+      response = await fetch(url, { method: "POST", headers: { ...this.#headers, "content-type": "application/x-www-form-urlencoded" }, body, signal: AbortSignal.timeout(this.options.timeoutMs) });
+    } catch (error) {
+      throw unavailableFrom(error, "InfluxDB CREATE DATABASE");
+    }
+    const detail = await errorText(response);
+    // /query answers 200 with {"results":[{"error": ...}]} when the statement itself fails
+    if (response.status !== 200 || /"error"/.test(detail)) {
+      throw new StorageUnavailableError("no-database", `InfluxDB has no database "${this.options.database}" and creating it failed (${response.status}: ${detail}): create it, or give the ingest user the right to`);
+    }
+    this.databasesCreated++;
+  }
+
+  async #post(lines: Buffer): Promise<void> {
     const headers = { ...this.#headers };
     let body = lines;
     if (lines.length > this.options.gzipThresholdBytes) {
@@ -95,6 +135,11 @@ export class InfluxV1Writer implements Writer {
   async close(): Promise<void> {
     this.#closed = true;
   }
+}
+
+/** an InfluxQL identifier in double quotes (backslash and quote escaped) */
+function quoteIdentifier(name: string): string {
+  return `"${name.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
 async function errorText(response: Response): Promise<string> {
