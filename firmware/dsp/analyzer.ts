@@ -84,6 +84,8 @@ export class VibrationAnalyzer {
   /** m/s² per count, and its inverse for push() */
   #countMS2 = DEFAULT_QUANTUM_MS2;
   #inverseCount = 1 / DEFAULT_QUANTUM_MS2;
+  /** mirrors the core's fill: samples to push before its next window (windowSamples, then hopSamples) */
+  #untilWindow = 0;
   /** push()'s one-sample block */
   readonly #one = new Int16Array(3);
   readonly #coreFeatures = newFeatures();
@@ -156,6 +158,15 @@ export class VibrationAnalyzer {
   /** drops the partial window (after a FIFO overrun): the next window is made of fresh samples only */
   resynchronise(): void {
     this.#core.reset();
+    this.#untilWindow = this.#config.windowSamples;
+  }
+
+  /**
+   * samples still to push before the next window is complete (and analysed, in that push): the
+   * sampler empties the FIFO before a drain that will complete one (firmware/drivers/sampler.ts)
+   */
+  get samplesUntilWindow(): number {
+    return this.#untilWindow;
   }
 
   /**
@@ -169,7 +180,9 @@ export class VibrationAnalyzer {
     while (offset < count) {
       const taken = core.push(block, offset, count - offset);
       offset += taken;
+      this.#untilWindow -= taken;
       if (core.analyse(this.#coreFeatures)) {
+        this.#untilWindow = this.#config.hopSamples;
         this.#finishWindow();
         onWindow?.(this.result);
       } else if (taken === 0) {
@@ -186,13 +199,16 @@ export class VibrationAnalyzer {
     one[1] = toCount(y * inverse);
     one[2] = toCount(z * inverse);
     this.#core.push(one, 0, 1);
+    this.#untilWindow--;
     if (!this.#core.analyse(this.#coreFeatures)) return null;
+    this.#untilWindow = this.#config.hopSamples;
     this.#finishWindow();
     return this.result;
   }
 
   #rebuild(): void {
     const c = this.#config;
+    this.#untilWindow = c.windowSamples;
     const n = c.windowSamples;
     this.#countMS2 = c.sampleQuantumMS2 > 0 ? c.sampleQuantumMS2 : DEFAULT_QUANTUM_MS2;
     this.#inverseCount = 1 / this.#countMS2;

@@ -44,9 +44,11 @@ describe("FIFO overrun (XS, register models)", () => {
     }
     const collected = await xs.value<Collected>("windows");
     expect(collected.overruns).toBe(1);
-    // 160 before the gap, 640 after it; bus time moves where each read lands by a fraction of a ms
+    // 160 before the gap, 640 after it; bus time moves where each read lands by a fraction of a ms,
+    // and a window-completing poll settles the FIFO (drains again before the analysis), so it
+    // reads what arrived during its own drains too: at most one FIFO's worth more
     expect(collected.samples).toBeGreaterThanOrEqual(160 + 640);
-    expect(collected.samples).toBeLessThan(160 + 640 + 8);
+    expect(collected.samples).toBeLessThan(160 + 640 + 32);
     // 160 samples before the gap are discarded with the partial window; 640 fresh ones make 2 windows
     // (without resynchronisation there would be 3, one of them spanning the gap)
     expect(collected.windows).toHaveLength(2);
@@ -76,7 +78,7 @@ describe("FIFO overrun (XS, register models)", () => {
     expect(collected.busErrors).toBe(1);
     expect(collected.overruns).toBe(1);
     expect(collected.samples).toBeGreaterThanOrEqual(160 + 640);
-    expect(collected.samples).toBeLessThan(160 + 640 + 8);
+    expect(collected.samples).toBeLessThan(160 + 640 + 32); // as above: the settling drains read a little more
     expect(collected.windows).toHaveLength(2);
   });
 
