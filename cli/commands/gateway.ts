@@ -5,6 +5,7 @@ import { parseCommandArgs, UsageError } from "../command.js";
 import { ConfigError, environmentNames, loadConfig, readToken, TOKEN_ENV } from "../../gateway/config/load-config.js";
 import { Gateway } from "../../gateway/gateway.js";
 import { createLogger } from "../../gateway/logger.js";
+import { SystemdNotifier } from "../../gateway/service/systemd-notify.js";
 
 const help = `Usage: vibewatch gateway --config <file>
 
@@ -56,6 +57,7 @@ export const gatewayCommand: Command = {
     // The handlers go in before start-up: start waits for the broker (up to its connect timeout),
     // and a SIGTERM then (systemd stopping a gateway whose broker is down) must still end in a
     // logged, clean stop with exit 0, not the default handler's silent exit 143.
+    const notifier = new SystemdNotifier({ log });
     let stopSignal: NodeJS.Signals | undefined;
     let wake: (() => void) | undefined;
     const starting = new AbortController();
@@ -71,11 +73,16 @@ export const gatewayCommand: Command = {
     let gateway: Gateway;
     try {
       gateway = await Gateway.start(config, { log, signal: starting.signal, ...(token ? { token } : {}) });
-      if (!stopSignal) await new Promise<void>((resolve) => (wake = resolve));
+      if (!stopSignal) {
+        // under systemd (Type=notify): ready now, and watchdog pings from the event loop
+        notifier.ready(`gateway ${config.gatewayId}: forwarding`);
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
     } finally {
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);
     }
+    notifier.stopping();
     await gateway.stop();
     return 0;
   },

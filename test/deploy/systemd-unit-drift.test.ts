@@ -98,4 +98,16 @@ describe("systemd unit of the gateway", { timeout: 120_000 }, () => {
     const unitSection = parseUnit(readText(unit)).get("Unit") ?? [];
     expect(unitSection.filter(([k]) => k === "StartLimitIntervalSec").map(([, v]) => v)).toEqual(["0"]);
   });
+
+  // issue 19: a gateway whose event loop is stuck must be restarted, not left hanging; the gateway
+  // says READY and pings from its loop (gateway/service/systemd-notify.ts, through systemd-notify)
+  it("restarts a hung gateway: Type=notify with a watchdog, and notifications accepted from systemd-notify", () => {
+    expect(values("Type")).toEqual(["notify"]);
+    expect(values("NotifyAccess")).toEqual(["all"]);
+    const watchdog = values("WatchdogSec");
+    expect(watchdog).toHaveLength(1);
+    expect(Number.parseInt(watchdog[0]!, 10)).toBeGreaterThanOrEqual(10);
+    expect(values("Restart")).toEqual(["always"]);
+    expect(values("RestrictAddressFamilies").join(" ")).toContain("AF_UNIX"); // $NOTIFY_SOCKET
+  });
 });
