@@ -65,7 +65,7 @@ describe("systemd notifications", () => {
   it("stops pinging while the event loop is stuck, so systemd's watchdog fires", async () => {
     receiver.messages.length = 0;
     // WATCHDOG_PID unset: the child is the main process (systemd sets it only when it differs)
-    const env = { ...process.env, NOTIFY_SOCKET: receiver.path, WATCHDOG_USEC: "600000" };
+    const env: NodeJS.ProcessEnv = { ...process.env, NOTIFY_SOCKET: receiver.path, WATCHDOG_USEC: "600000" };
     delete env.WATCHDOG_PID;
     const child = spawn(process.execPath, ["--import", "tsx", "test/gateway/helpers/notifier-hang-entry.ts", "3000"], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "inherit"] });
     const marks: Record<string, number> = {};
