@@ -17,6 +17,7 @@ import { encodeBatch } from "./batch-encoder.js";
 import { isCloudErrorCode, rejectionAction } from "./error-table.js";
 import type { HttpPoster } from "./http-post.js";
 import { DEFAULT_QUARANTINE_BREAKER_REFUSALS, QuarantineBreaker } from "./quarantine-breaker.js";
+import { RepeatedLog } from "../repeated-log.js";
 import { retryDelayMs } from "./retry-policy.js";
 
 export interface HttpSinkOptions {
@@ -30,7 +31,12 @@ export interface HttpSinkOptions {
   backoffMaxMs: number;
   /** the quarantine breaker's threshold (default DEFAULT_QUARANTINE_BREAKER_REFUSALS) */
   quarantineBreakerRefusals?: number;
+  /** a failing batch's warning repeats at most once per this many ms, with a count (default 60 s) */
+  repeatedLogIntervalMs?: number;
 }
+
+/** one line per kind of delivery failure per minute: an outage is a few lines, not one per retry */
+const DEFAULT_REPEATED_LOG_INTERVAL_MS = 60_000;
 
 export class HttpSink {
   #inFlight = 0;
@@ -42,6 +48,7 @@ export class HttpSink {
   #idle: Array<() => void> = [];
   readonly #runId = Date.now().toString(36);
   readonly #breaker: QuarantineBreaker;
+  readonly #failures: RepeatedLog;
   /** no batch is sent before this (performance.now(), ms): the backoff after records were held */
   #pausedUntilMs = 0;
   /** consecutive replies whose refused records were held, for that backoff */
@@ -56,6 +63,7 @@ export class HttpSink {
   ) {
     this.#breaker = new QuarantineBreaker(options.quarantineBreakerRefusals ?? DEFAULT_QUARANTINE_BREAKER_REFUSALS, (open, streak) => this.#breakerChanged(open, streak));
     metrics.quarantineBreakerOpen.set(0);
+    this.#failures = new RepeatedLog({ log, intervalMs: options.repeatedLogIntervalMs ?? DEFAULT_REPEATED_LOG_INTERVAL_MS });
   }
 
   start(): void {
@@ -113,6 +121,7 @@ export class HttpSink {
         case "reply": {
           this.metrics.batches.inc({ outcome: "ok" });
           attempt = 0;
+          this.#failures.settled("batch delivery works again");
           const missing = this.#settle(id, part, outcome.reply);
           if (missing.length > 0) {
             this.log.warn({ batch: id, missing: missing.length }, "reply omitted records: resending them");
@@ -144,8 +153,9 @@ export class HttpSink {
           if (outcome.refusal !== undefined) this.metrics.cloudRefusals.inc({ code: outcome.refusal, action: outcome.action });
           const delayMs = retryDelayMs(attempt++, outcome.retryAfterMs, this.#backoff());
           const line = { batch: id, error: outcome.error, refusal: outcome.refusal, detail: outcome.detail, retryInMs: delayMs, records: part.length };
-          if (outcome.action === "alarm") this.log.error(line, "batch refused for a reason that is not its records (needs an operator): kept, will retry");
-          else this.log.warn(line, "batch not stored: will retry");
+          const key = `${outcome.action}:${outcome.error}:${outcome.refusal ?? ""}`;
+          if (outcome.action === "alarm") this.#failures.note("error", key, line, "batch refused for a reason that is not its records (needs an operator): kept, will retry");
+          else this.#failures.note("warn", key, line, "batch not stored: will retry");
           parts.unshift(part);
           await this.#sleep(delayMs);
           break;
