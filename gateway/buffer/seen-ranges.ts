@@ -63,6 +63,9 @@ export class SeenRanges {
   forgotten = 0;
 
   constructor(db: Database, private readonly maxEntries: number, private readonly maxAgeS: number) {
+    // In the buffer's file the table comes from its schema (schema.ts, migration 1) and this is a
+    // no-op; it stays so that a SeenRanges works on a bare database (its own tests). A change to
+    // the table is a migration in schema.ts, never an edit here.
     db.exec("CREATE TABLE IF NOT EXISTS seen_ranges (k TEXT PRIMARY KEY, ranges TEXT NOT NULL, at_us INTEGER NOT NULL) WITHOUT ROWID");
     this.#upsert = db.prepare("INSERT INTO seen_ranges (k, ranges, at_us) VALUES (?, ?, ?) ON CONFLICT (k) DO UPDATE SET ranges = excluded.ranges, at_us = excluded.at_us");
     this.#delete = db.prepare("DELETE FROM seen_ranges WHERE k = ?");

@@ -11,10 +11,18 @@
 //
 // Record ids and timestamps are assigned here, once, at first persist; both strictly increase,
 // so "oldest first" is id order and the oldest record is the first row.
-import Database from "better-sqlite3";
+//
+// This file composes the parts and owns the transactions and their commit modes: the file's
+// layout and upgrades (schema.ts), the in-memory tail of recent records (hot-tail.ts), the
+// records in flight (lease-ledger.ts), the bounds (eviction.ts), the dedupe (seen-ranges.ts) and
+// the quarantine (quarantine-store.ts).
 import type { Database as Db, Statement } from "better-sqlite3";
 import type { RecordKind } from "../../protocol/batch.js";
-import { QuarantineStore } from "../validation/quarantine-store.js";
+import { countByKind, pickVictims, type DroppableRow } from "./eviction.js";
+import { HOT_MAX_RECORDS, HotTail, type HotRecord } from "./hot-tail.js";
+import { LeaseLedger } from "./lease-ledger.js";
+import { QuarantineStore } from "./quarantine-store.js";
+import { openBufferFile } from "./schema.js";
 import { SeenRanges } from "./seen-ranges.js";
 import {
   isPriorityKind,
@@ -63,105 +71,6 @@ type LeaseRow = [number, number, RecordKind, string, Buffer, number];
 const PRIORITY = 1;
 const NORMAL = 0;
 
-// The hot tail: telemetry and status records appended by this process stay in memory, in id
-// order, until they are deleted, so lease() hands them out without SELECTing back what was just
-// written (that read cost 2-3 µs per record, as much as the rest of forwarding). Bounded; beyond
-// a bound the oldest leave the cache (not the buffer) and are leased from the table again. Alerts
-// and events, few and leased first, are always read from the table (their partial index).
-const HOT_MAX_RECORDS = 50_000;
-const HOT_MAX_BYTES = 8 * 1024 * 1024;
-
-interface HotRecord extends StoredRecord {
-  bytes: number;
-}
-
-/** The hot tail: records in id order in an array (a Map was quadratic
- *  here: deleting at its head leaves holes that every later walk from the head steps over). */
-class HotTail {
-  #ids: number[] = [];
-  #records: (HotRecord | undefined)[] = [];
-  /** index of the first slot that may hold a record */
-  #head = 0;
-  #count = 0;
-  bytes = 0;
-  /** every record of this class in the table with an id >= from is here */
-  from: number;
-
-  constructor(
-    nextId: number,
-    private readonly maxRecords: number,
-  ) {
-    this.from = nextId;
-  }
-
-  add(record: HotRecord): void {
-    this.#ids.push(record.id);
-    this.#records.push(record);
-    this.#count++;
-    this.bytes += record.bytes;
-    while (this.#count > this.maxRecords || this.bytes > HOT_MAX_BYTES) {
-      const oldest = this.#records[this.#head] as HotRecord;
-      this.#remove(this.#head);
-      this.from = oldest.id + 1;
-    }
-  }
-
-  delete(id: number): void {
-    const index = this.#indexOf(id);
-    if (index < this.#ids.length && this.#ids[index] === id && this.#records[index] !== undefined) this.#remove(index);
-  }
-
-  /** Index of the first record with an id above `afterId`; walk on with at(index), index + 1... */
-  firstAfter(afterId: number): number {
-    return this.#indexOf(afterId + 1);
-  }
-
-  /** The slot at `index` (undefined: a deleted record, or past the end when index >= length). */
-  at(index: number): HotRecord | undefined {
-    return this.#records[index];
-  }
-
-  get length(): number {
-    return this.#records.length;
-  }
-
-  /** Forgets everything: the table is the truth again from `nextId` on. */
-  reset(nextId: number): void {
-    this.#ids = [];
-    this.#records = [];
-    this.#head = 0;
-    this.#count = 0;
-    this.bytes = 0;
-    this.from = nextId;
-  }
-
-  /** first index at or after the head whose id is >= id (binary search: ids only grow) */
-  #indexOf(id: number): number {
-    let low = this.#head;
-    let high = this.#ids.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if ((this.#ids[middle] as number) < id) low = middle + 1;
-      else high = middle;
-    }
-    return low;
-  }
-
-  #remove(index: number): void {
-    const record = this.#records[index] as HotRecord;
-    this.#records[index] = undefined;
-    this.#count--;
-    this.bytes -= record.bytes;
-    while (this.#head < this.#records.length && this.#records[this.#head] === undefined) this.#head++;
-    // drop the emptied front now and then: amortised O(1) per record
-    if (this.#head > 1024 && this.#head * 2 > this.#records.length) {
-      this.#ids = this.#ids.slice(this.#head);
-      this.#records = this.#records.slice(this.#head);
-      this.#head = 0;
-    }
-  }
-}
-
 export class SqliteBuffer implements RecordBuffer {
   readonly db: Db;
   readonly quarantine: QuarantineStore;
@@ -174,13 +83,8 @@ export class SqliteBuffer implements RecordBuffer {
   #lastId: number;
   #records = 0;
   #bytes = 0;
-  #leased = new Map<number, number>(); // id -> bytes
-  #leasedPriorityIds = new Set<number>();
-  #leasedBytes = 0;
-  #leasedPriority = 0;
   #priorityRecords = 0;
-  /** lease cursors: the largest id handed out per priority class since open */
-  #cursor = [0, 0];
+  readonly #leases = new LeaseLedger();
   /** the NORMAL class's records appended by this process (see HotTail) */
   #hot: HotTail;
   /** the last append's NORMAL records, for the hot tail once its transaction committed */
@@ -201,18 +105,9 @@ export class SqliteBuffer implements RecordBuffer {
     } as Required<Omit<SqliteBufferOptions, "hooks" | "nowUs">>;
     this.#hooks = options.hooks ?? {};
     this.#nowUs = options.nowUs ?? (() => Date.now() * 1000);
-    const db = new Database(options.path);
+    // refuses a file newer than this code (BufferFileError), upgrades an older one
+    const db = openBufferFile(options.path, { synchronous: this.#options.synchronous });
     this.db = db;
-    db.pragma("journal_mode = WAL");
-    db.pragma(`synchronous = ${this.#options.synchronous === "NORMAL" ? "NORMAL" : "FULL"}`);
-    db.pragma("cache_size = -16000"); // 16 MiB page cache: a Pi has the RAM, the SD card is slow
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS records (
-        id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, kind TEXT NOT NULL,
-        device TEXT NOT NULL, prio INTEGER NOT NULL, bytes INTEGER NOT NULL, body BLOB NOT NULL);
-      -- only alerts/events are indexed (a partial index): telemetry is read in rowid order
-      CREATE INDEX IF NOT EXISTS priority_records ON records (id) WHERE prio = 1;
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;`);
     this.#seen = new SeenRanges(db, this.#options.dedupeMaxEntries, this.#options.dedupeMaxAgeS);
     this.quarantine = new QuarantineStore(db, this.#options.quarantineMaxRecords, (count) => this.#hooks.dropped?.("quarantine_full", "quarantine", count));
     const st = (sql: string) => db.prepare(sql);
@@ -266,7 +161,7 @@ export class SqliteBuffer implements RecordBuffer {
     } finally {
       if (lazy) this.#st.syncFull!.run();
     }
-    if (this.#appended.length > 0) this.#keepHot(this.#appended);
+    if (this.#appended.length > 0) this.#hot.addAll(this.#appended);
     for (const id of this.#removed) this.#hot.delete(id);
     this.#appended = [];
     this.#removed = [];
@@ -313,7 +208,7 @@ export class SqliteBuffer implements RecordBuffer {
       this.#st.setMeta!.run("last_ts_us", this.#lastTsUs);
       this.#st.setMeta!.run("last_id", this.#lastId);
     }
-    if (this.#bytes > this.#options.maxBytes) this.#evict("buffer_full", () => this.#bytes > this.#options.maxBytes);
+    if (this.#bytes > this.#options.maxBytes) this.#evict("buffer_full", (_row, bytesLeft) => bytesLeft > this.#options.maxBytes);
     return { stored, storedByKind, duplicates, quarantined: quarantine.length };
   };
 
@@ -336,55 +231,49 @@ export class SqliteBuffer implements RecordBuffer {
     return result;
   }
 
-  /** Deletes the oldest droppable records that are not in flight while `more(row)` holds. */
-  #evict(reason: "buffer_full" | "max_age", more: (row: { bytes: number; ts: number }) => boolean): number {
-    const victims: Array<{ id: number; bytes: number; kind: RecordKind }> = [];
-    let bytes = this.#bytes;
-    for (const row of this.#st.droppable!.iterate() as IterableIterator<{ id: number; bytes: number; ts: number; kind: RecordKind }>) {
-      if (this.#leased.has(row.id)) continue;
-      if (!more({ bytes: row.bytes, ts: row.ts })) break;
-      victims.push(row);
-      bytes -= row.bytes;
-      this.#bytes = bytes; // `more` reads the running total
-    }
-    const perKind = new Map<RecordKind, number>();
+  /** Deletes the oldest droppable records that are not in flight while `more` holds (eviction.ts). */
+  #evict(reason: "buffer_full" | "max_age", more: (row: DroppableRow, bytesLeft: number) => boolean): number {
+    const rows = this.#st.droppable!.iterate() as IterableIterator<DroppableRow>;
+    const { victims, bytesLeft } = pickVictims(rows, this.#leases, this.#bytes, more);
+    this.#bytes = bytesLeft;
     for (const victim of victims) {
       this.#st.remove!.run(victim.id);
       this.#removed.push(victim.id);
       this.#records--;
-      perKind.set(victim.kind, (perKind.get(victim.kind) ?? 0) + 1);
     }
-    for (const [kind, count] of perKind) this.#hooks.dropped?.(reason, kind, count);
+    for (const [kind, count] of countByKind(victims)) this.#hooks.dropped?.(reason, kind, count);
     return victims.length;
   }
 
   lease(maxRecords: number, maxBytes: number): StoredRecord[] {
     const out: StoredRecord[] = [];
+    const leases = this.#leases;
     let bytes = 0;
     for (const prio of [PRIORITY, NORMAL]) {
       if (out.length >= maxRecords) break;
-      if (prio === PRIORITY && this.#priorityRecords - this.#leasedPriority <= 0) continue;
+      if (prio === PRIORITY && this.#priorityRecords - leases.priority <= 0) continue;
       const hot = this.#hot;
-      if (prio === NORMAL && (this.#cursor[prio] as number) + 1 >= hot.from) {
+      const cursor = leases.cursor;
+      if (prio === NORMAL && (cursor[prio] as number) + 1 >= hot.from) {
         // every pending record of this class is in the hot tail; its records are handed out as
         // they are (no copy per record): nothing downstream changes a leased record
-        for (let index = hot.firstAfter(this.#cursor[prio] as number); index < hot.length; index++) {
+        for (let index = hot.firstAfter(cursor[prio] as number); index < hot.length; index++) {
           const record = hot.at(index);
-          if (record === undefined || this.#leased.has(record.id)) continue;
+          if (record === undefined || leases.has(record.id)) continue;
           if (out.length >= maxRecords || (out.length > 0 && bytes + record.bytes > maxBytes)) return out;
-          this.#cursor[prio] = record.id;
-          this.#take(record.id, record.bytes, prio);
+          cursor[prio] = record.id;
+          leases.take(record.id, record.bytes, false);
           bytes += record.bytes;
           out.push(record);
         }
         continue;
       }
-      const rows = this.#st.lease!.all(prio, this.#cursor[prio], maxRecords - out.length) as LeaseRow[];
+      const rows = this.#st.lease!.all(prio, cursor[prio], maxRecords - out.length) as LeaseRow[];
       for (const [id, ts, kind, device, body, rowBytes] of rows) {
         if (out.length > 0 && bytes + rowBytes > maxBytes) return out;
-        this.#cursor[prio] = id;
-        if (this.#leased.has(id)) continue;
-        this.#take(id, rowBytes, prio);
+        cursor[prio] = id;
+        if (leases.has(id)) continue;
+        leases.take(id, rowBytes, prio === PRIORITY);
         bytes += rowBytes;
         out.push({ id, ts, kind, device, body });
       }
@@ -392,34 +281,10 @@ export class SqliteBuffer implements RecordBuffer {
     return out;
   }
 
-  /** Copies the bodies into one new buffer (an MQTT payload can be a view into a larger socket
-   *  buffer; one allocation per commit, not one per record) and adds the records to the tail. */
-  #keepHot(records: HotRecord[]): void {
-    let total = 0;
-    for (const record of records) total += record.bytes;
-    const slab = new Uint8Array(total);
-    let at = 0;
-    for (const record of records) {
-      slab.set(record.body, at);
-      record.body = slab.subarray(at, at + record.bytes);
-      at += record.bytes;
-      this.#hot.add(record);
-    }
-  }
-
-  #take(id: number, bytes: number, prio: number): void {
-    this.#leased.set(id, bytes);
-    this.#leasedBytes += bytes;
-    if (prio === PRIORITY) {
-      this.#leasedPriority++;
-      this.#leasedPriorityIds.add(id);
-    }
-  }
-
   #delete(ids: number[]): void {
     // leased records (the normal case) are deleted by runs of consecutive ids, one statement per
     // run, with the totals taken from the lease; anything else one by one
-    const leased = ids.filter((id) => this.#leased.has(id)).sort((a, b) => a - b);
+    const leased = ids.filter((id) => this.#leases.has(id)).sort((a, b) => a - b);
     for (let start = 0; start < leased.length; ) {
       let end = start;
       while (end + 1 < leased.length && leased[end + 1] === (leased[end] as number) + 1) end++;
@@ -427,15 +292,9 @@ export class SqliteBuffer implements RecordBuffer {
       for (let i = start; i <= end; i++) {
         const id = leased[i] as number;
         this.#removed.push(id);
-        const bytes = this.#leased.get(id) as number;
-        this.#bytes -= bytes;
-        this.#leasedBytes -= bytes;
+        this.#bytes -= this.#leases.bytesOf(id) as number;
         this.#records--;
-        this.#leased.delete(id);
-        if (this.#leasedPriorityIds.delete(id)) {
-          this.#leasedPriority--;
-          this.#priorityRecords--;
-        }
+        if (this.#leases.end(id)) this.#priorityRecords--;
       }
       start = end + 1;
     }
@@ -472,15 +331,12 @@ export class SqliteBuffer implements RecordBuffer {
 
   release(ids: number[]): void {
     for (const id of ids) {
-      const bytes = this.#leased.get(id);
-      if (bytes === undefined) continue;
-      this.#leased.delete(id);
-      this.#leasedBytes -= bytes;
-      if (this.#leasedPriorityIds.delete(id)) this.#leasedPriority--;
+      if (!this.#leases.has(id)) continue;
+      this.#leases.end(id);
       const row = this.#st.get!.get(id) as Row | undefined;
       if (!row) continue;
       // rewind the cursor so the record is leased again, in order
-      this.#cursor[row.prio] = Math.min(this.#cursor[row.prio] as number, id - 1);
+      this.#leases.rewind(row.prio, id);
     }
   }
 
@@ -491,22 +347,27 @@ export class SqliteBuffer implements RecordBuffer {
 
   pending(): PendingCounts {
     return {
-      pendingRecords: this.#records - this.#leased.size,
-      pendingBytes: this.#bytes - this.#leasedBytes,
-      pendingPriority: this.#priorityRecords - this.#leasedPriority,
+      pendingRecords: this.#records - this.#leases.size,
+      pendingBytes: this.#bytes - this.#leases.bytes,
+      pendingPriority: this.#priorityRecords - this.#leases.priority,
     };
+  }
+
+  /** (device, boot) dedupe entries or ranges forgotten by a bound (a very late redelivery could pass) */
+  get dedupeForgotten(): number {
+    return this.#seen.forgotten;
   }
 
   stats(): BufferStats {
     const oldestPending = [PRIORITY, NORMAL]
-      .map((prio) => (this.#st.oldestPending!.get(prio, this.#cursor[prio]) as { ts: number } | undefined)?.ts)
+      .map((prio) => (this.#st.oldestPending!.get(prio, this.#leases.cursor[prio]) as { ts: number } | undefined)?.ts)
       .filter((ts): ts is number => ts !== undefined);
     return {
       records: this.#records,
       bytes: this.#bytes,
-      pendingRecords: this.#records - this.#leased.size,
-      pendingBytes: this.#bytes - this.#leasedBytes,
-      pendingPriority: this.#priorityRecords - this.#leasedPriority,
+      pendingRecords: this.#records - this.#leases.size,
+      pendingBytes: this.#bytes - this.#leases.bytes,
+      pendingPriority: this.#priorityRecords - this.#leases.priority,
       oldestTsUs: this.#records > 0 ? (this.#st.oldest!.get() as { ts: number }).ts : null,
       oldestPendingTsUs: oldestPending.length > 0 ? Math.min(...oldestPending) : null,
       quarantined: this.quarantine.size,

@@ -1,9 +1,10 @@
 // Bounded quarantine (dead-letter) store for messages that failed validation or that the cloud
 // rejected: kept with their reason for inspection, counted per device and reason, the oldest
 // evicted beyond the bound (and counted). Lives in the buffer's SQLite file so a message is
-// quarantined in the same transaction that acknowledges it.
+// quarantined in the same transaction that acknowledges it; its tables come with the file's
+// schema (schema.ts), so this store only reads and writes them.
 import type { Database, Statement } from "better-sqlite3";
-import type { QuarantineEntry } from "../buffer/record-buffer.js";
+import type { QuarantineEntry } from "./record-buffer.js";
 
 /** Distinct (device, reason) counters kept; beyond, new pairs count under device "_other". */
 const MAX_COUNTER_ROWS = 10_000;
@@ -23,13 +24,8 @@ export class QuarantineStore {
   #size: number;
   #counters: number;
 
+  /** `db`: a buffer file opened by openBufferFile (schema.ts) */
   constructor(private readonly db: Database, private readonly maxRecords: number, private readonly onEvict: (count: number) => void) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS quarantine (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, at_us INTEGER NOT NULL, topic TEXT NOT NULL,
-        device TEXT NOT NULL, code TEXT NOT NULL, reason TEXT NOT NULL, payload BLOB NOT NULL);
-      CREATE TABLE IF NOT EXISTS quarantine_counts (
-        device TEXT NOT NULL, code TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (device, code)) WITHOUT ROWID;`);
     this.#insert = db.prepare("INSERT INTO quarantine (at_us, topic, device, code, reason, payload) VALUES (?, ?, ?, ?, ?, ?)");
     this.#count = db.prepare("SELECT count(*) AS n FROM quarantine");
     this.#evict = db.prepare("DELETE FROM quarantine WHERE id IN (SELECT id FROM quarantine ORDER BY id LIMIT ?)");
