@@ -12,7 +12,7 @@ import { DeviceRateLimiter } from "./limits/token-bucket.js";
 import { HeartbeatMonitor } from "./alerts/heartbeat-monitor.js";
 import { LocalPublisher } from "./alerts/local-publisher.js";
 import { Intake } from "./intake.js";
-import { OpsServer } from "./http-server.js";
+import { OpsServer, type HealthReport } from "./http-server.js";
 import { createLogger } from "./logger.js";
 import { PAYLOAD_VERSION } from "../protocol/limits.js";
 import { cborEncoder } from "../protocol/schema/validate.js";
@@ -44,6 +44,7 @@ export class Gateway {
   #startedMs = Date.now();
   #droppedTotal = 0;
   #presence: HeartbeatMonitor;
+  #limiter: DeviceRateLimiter;
   #stopped = false;
 
   private constructor(readonly config: GatewayConfig, options: GatewayStartOptions) {
@@ -76,10 +77,11 @@ export class Gateway {
       maxInFlight: config.sink.maxInFlight,
     });
     this.sink = new HttpSink(this.buffer, poster, { gateway: config.gatewayId, site: config.site, ...config.sink }, this.metrics, this.log.child({ part: "sink" }));
-    this.#presence = new HeartbeatMonitor(config.heartbeat.intervalS, config.heartbeat.missed);
+    this.#presence = new HeartbeatMonitor(config.heartbeat.intervalS, config.heartbeat.missed, undefined, config.limits.maxDevices);
+    this.#limiter = new DeviceRateLimiter(config.limits.ratePerS, config.limits.burst);
     // the source is created below; local publishes happen only once messages flow through it
     const local = new LocalPublisher(config.site, config.gatewayId, { publish: (topic, payload) => this.source.publish(topic, payload) });
-    this.#intake = new Intake(this.buffer, new DeviceRateLimiter(config.limits.ratePerS, config.limits.burst), this.#presence, local, this.metrics, this.log.child({ part: "intake" }), () =>
+    this.#intake = new Intake(this.buffer, this.#limiter, this.#presence, local, this.metrics, this.log.child({ part: "intake" }), () =>
       this.sink.nudge(),
     );
     const { mqtt } = config;
@@ -112,7 +114,7 @@ export class Gateway {
         return await this.metrics.text();
       },
       contentType: this.metrics.registry.contentType,
-      health: () => ({ ok: !this.#stopped && this.source.connected, mqttConnected: this.source.connected, bufferRecords: this.buffer.stats().records }),
+      health: () => this.#health(),
     });
   }
 
@@ -143,9 +145,29 @@ export class Gateway {
     }
   }
 
+  /** /healthz: 200 only while connected and committing; a failing commit (disk full) is named. */
+  #health(): HealthReport {
+    const commit = this.#intake.commitState;
+    return {
+      ok: !this.#stopped && this.source.connected && !commit.failing,
+      mqttConnected: this.source.connected,
+      commitFailing: commit.failing,
+      lastCommitError: commit.lastError,
+      ...(commit.lastErrorAtMs === null ? {} : { lastCommitErrorAt: new Date(commit.lastErrorAtMs).toISOString() }),
+      commitFailures: commit.failures,
+      commitBackoff: this.source.commitBackoff,
+      bufferRecords: this.buffer.stats().records,
+    };
+  }
+
   #refreshGauges(): void {
     this.metrics.updateBuffer(this.buffer.stats());
     this.metrics.devicesOnline.set(this.#presence.onlineCount);
+    this.metrics.devicesTracked.set(this.#presence.trackedCount);
+    this.metrics.syncTotal(this.metrics.untrackedDeviceMessages, this.#presence.untracked);
+    this.metrics.syncTotal(this.metrics.forgotten, this.#presence.forgotten, { what: "presence" });
+    this.metrics.syncTotal(this.metrics.forgotten, this.#limiter.forgotten, { what: "rate_limit" });
+    this.metrics.syncTotal(this.metrics.forgotten, this.buffer.dedupeForgotten, { what: "dedupe" });
     this.metrics.mqttConnected.set(this.source.connected ? 1 : 0);
     this.metrics.mqttUnacked.set(this.source.unacked);
   }

@@ -1,5 +1,5 @@
-// /metrics (Prometheus text) and /healthz (200 while the buffer is open and the broker connected,
-// 503 otherwise, with the reason as JSON) on a small node:http server.
+// /metrics (Prometheus text) and /healthz (200 while the buffer is open, takes commits and the
+// broker is connected, 503 otherwise, with the reason as JSON) on a small node:http server.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 

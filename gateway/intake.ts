@@ -8,11 +8,26 @@ import { classifyMessage } from "./validation/classify-message.js";
 import type { DeviceRateLimiter } from "./limits/token-bucket.js";
 import type { HeartbeatMonitor, PresenceEvent } from "./alerts/heartbeat-monitor.js";
 import type { LocalPublisher } from "./alerts/local-publisher.js";
-import type { GatewayMetrics } from "./metrics.js";
+import { commitFailureReason, type CommitFailureReason, type GatewayMetrics } from "./metrics.js";
+
+/** Messages of untracked devices are logged at most this often (a flood of made-up ids). */
+const UNTRACKED_LOG_EVERY_MS = 60_000;
+
+export interface CommitState {
+  /** the last commit failed (none has succeeded since) */
+  failing: boolean;
+  /** reason of the last failed commit (SQLite's code), null before any */
+  lastError: CommitFailureReason | null;
+  lastErrorAtMs: number | null;
+  failures: number;
+}
 
 export class Intake {
   /** messages dropped by the rate limiter per device since the last report */
   #rateLimited = new Map<string, number>();
+  #commitState: CommitState = { failing: false, lastError: null, lastErrorAtMs: null, failures: 0 };
+  #untrackedLogged = 0;
+  #untrackedLoggedAtMs = -Infinity;
 
   constructor(
     private readonly buffer: RecordBuffer,
@@ -47,7 +62,7 @@ export class Intake {
       records.push(result.record);
       if (result.message.kind === "alert") alerts.push(result.record.body);
     }
-    const outcome = this.buffer.append(records.concat(events), quarantine);
+    const outcome = this.#append(records.concat(events), quarantine);
     // counted only after the commit: a failed transaction counts nothing (the broker redelivers)
     this.metrics.received.inc(messages.length);
     this.metrics.duplicates.inc(outcome.duplicates);
@@ -62,10 +77,45 @@ export class Intake {
     this.afterCommit();
   }
 
+  get commitState(): Readonly<CommitState> {
+    return this.#commitState;
+  }
+
+  #append(records: NewRecord[], quarantine: QuarantineEntry[] = []): ReturnType<RecordBuffer["append"]> {
+    try {
+      const outcome = this.buffer.append(records, quarantine);
+      if (this.#commitState.failing) {
+        this.#commitState.failing = false;
+        this.metrics.commitFailing.set(0);
+        this.log.info({ failures: this.#commitState.failures }, "buffer commits succeed again");
+      }
+      return outcome;
+    } catch (error) {
+      const reason = commitFailureReason(error);
+      this.#commitState = { failing: true, lastError: reason, lastErrorAtMs: Date.now(), failures: this.#commitState.failures + 1 };
+      this.metrics.commitFailures.inc({ reason });
+      this.metrics.commitFailing.set(1);
+      throw error;
+    }
+  }
+
   #event(change: PresenceEvent): NewRecord {
     this.metrics.events.inc({ event: change.event });
     this.log.info({ device: change.device, event: change.event, detail: change.detail }, "device presence changed");
     return this.local.event(change.device, change.event, 1, change.detail);
+  }
+
+  /** One log line a minute at most while devices beyond limits.maxDevices send (made-up ids, a misconfigured site). */
+  #logUntracked(): void {
+    const untracked = this.presence.untracked;
+    const now = Date.now();
+    if (untracked === this.#untrackedLogged || now - this.#untrackedLoggedAtMs < UNTRACKED_LOG_EVERY_MS) return;
+    this.log.warn(
+      { maxDevices: this.presence.maxDevices, untrackedMessages: untracked - this.#untrackedLogged, untrackedMessagesTotal: untracked },
+      "devices beyond limits.maxDevices: their messages are stored and forwarded, but they are not tracked for presence",
+    );
+    this.#untrackedLogged = untracked;
+    this.#untrackedLoggedAtMs = now;
   }
 
   /** Periodic: offline detection and one rate_limited event per flooding device; stores the events. */
@@ -77,8 +127,9 @@ export class Intake {
       events.push(this.local.event(device, "rate_limited", count, `${count} message(s) dropped`));
     }
     this.#rateLimited.clear();
+    this.#logUntracked();
     if (events.length > 0) {
-      this.buffer.append(events);
+      this.#append(events);
       this.metrics.stored.inc({ kind: "event" }, events.length);
       this.afterCommit();
     }

@@ -10,6 +10,18 @@ import type { STORAGE_REJECTED_CODE } from "../cloud/storage/writer.js";
 // The known label values of the labelled counters, one table per label set. Every series exists at
 // 0 from the start, so an alerting rule's `increase(...)` is 0, not empty, before the first event
 // (manifests/prometheus/). Unions are listed as Record keys: a value added to one fails the compiler.
+export type ForgottenState = "dedupe" | "presence" | "rate_limit";
+export const COMMIT_FAILURE_REASONS = ["SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_BUSY", "SQLITE_CORRUPT", "SQLITE_CANTOPEN", "other"] as const;
+export type CommitFailureReason = (typeof COMMIT_FAILURE_REASONS)[number];
+
+/** The reason label of a failed commit: better-sqlite3's `code` (SQLITE_IOERR_WRITE -> SQLITE_IOERR), or one named in the message. */
+export function commitFailureReason(error: unknown): CommitFailureReason {
+  const code = (error as { code?: unknown } | null)?.code;
+  const text = typeof code === "string" && code.startsWith("SQLITE_") ? code : String((error as Error | null)?.message ?? error);
+  const primary = /SQLITE_[A-Z]+/.exec(text)?.[0];
+  return (COMMIT_FAILURE_REASONS as readonly string[]).find((reason) => reason === primary) as CommitFailureReason | undefined ?? "other";
+}
+
 const DROPPABLE_KINDS = RECORD_KINDS.filter((kind) => !isPriorityKind(kind));
 /** the cloud's per-record refusal codes: the contract's, and the storage's (cloud/storage/writer.ts) */
 const STORAGE_REJECTED: typeof STORAGE_REJECTED_CODE = "VW_STORAGE_REJECTED";
@@ -20,6 +32,10 @@ export const COUNTER_LABELS = {
   cloudErrorKind: Object.keys({ network: 0, timeout: 0, http_5xx: 0, http_429: 0, http_401_403: 0, http_4xx: 0, bad_reply: 0 } satisfies Record<CloudErrorKind, 0>),
   /** reason -> the kinds it drops (buffer bounds: the droppable kinds; intake: messages) */
   drop: { buffer_full: DROPPABLE_KINDS, max_age: DROPPABLE_KINDS, quarantine_full: ["quarantine"], rate_limited: ["message"] } satisfies Record<DropReason | "rate_limited", readonly string[]>,
+  /** state forgotten by a bound: dedupe ranges (buffer/seen-ranges.ts), presence (alerts/heartbeat-monitor.ts), rate buckets (limits/token-bucket.ts) */
+  forgotten: Object.keys({ dedupe: 0, presence: 0, rate_limit: 0 } satisfies Record<ForgottenState, 0>),
+  /** why a commit failed: SQLite's primary result code (extended codes folded), else "other" */
+  commitFailureReason: COMMIT_FAILURE_REASONS,
 } as const;
 
 export class GatewayMetrics {
@@ -56,6 +72,25 @@ export class GatewayMetrics {
   readonly devicesOnline = new Gauge({ name: "vw_gateway_devices_online", help: "devices heard from within their heartbeat limit", registers: [this.registry] });
   readonly mqttConnected = new Gauge({ name: "vw_gateway_mqtt_connected", help: "1 while connected to the broker", registers: [this.registry] });
   readonly mqttUnacked = new Gauge({ name: "vw_gateway_mqtt_unacked_messages", help: "QoS 1 messages received and not yet acknowledged (waiting for their commit; bounded by mqtt.receiveMaximum)", registers: [this.registry] });
+  readonly forgotten = new Counter({
+    name: "vw_gateway_forgotten_total",
+    help: "entries forgotten by a bound, by what: dedupe ((device, boot) ranges; a very late redelivery could be stored again), presence (offline devices dropped for a new one), rate_limit (token buckets of the least recently seen devices)",
+    labelNames: ["what"],
+    registers: [this.registry],
+  });
+  readonly untrackedDeviceMessages = new Counter({
+    name: "vw_gateway_untracked_device_messages_total",
+    help: "messages of devices not tracked for presence because limits.maxDevices devices are tracked (stored and forwarded all the same)",
+    registers: [this.registry],
+  });
+  readonly devicesTracked = new Gauge({ name: "vw_gateway_devices_tracked", help: "devices tracked for presence (online or offline), at most limits.maxDevices", registers: [this.registry] });
+  readonly commitFailures = new Counter({
+    name: "vw_gateway_commit_failures_total",
+    help: "buffer commits that failed (disk full, I/O error): nothing of them acknowledged, the broker redelivers after a backoff",
+    labelNames: ["reason"],
+    registers: [this.registry],
+  });
+  readonly commitFailing = new Gauge({ name: "vw_gateway_commit_failing", help: "1 while the last buffer commit failed (until one succeeds)", registers: [this.registry] });
   readonly mqttReceiveMaximumExceeded = new Counter({
     name: "vw_gateway_mqtt_receive_maximum_exceeded_total",
     help: "QoS 1 messages the broker sent beyond the gateway's Receive Maximum (taken all the same; the broker's flow control is off)",
@@ -75,6 +110,19 @@ export class GatewayMetrics {
     for (const reason of COUNTER_LABELS.cloudRejectionReason) this.cloudRejected.inc({ reason }, 0);
     for (const kind of COUNTER_LABELS.cloudErrorKind) this.cloudErrors.inc({ kind }, 0);
     for (const [reason, kinds] of Object.entries(COUNTER_LABELS.drop)) for (const kind of kinds) this.dropped.inc({ reason, kind }, 0);
+    for (const what of COUNTER_LABELS.forgotten) this.forgotten.inc({ what }, 0);
+    for (const reason of COUNTER_LABELS.commitFailureReason) this.commitFailures.inc({ reason }, 0);
+  }
+
+  #synced = new Map<string, number>();
+
+  /** Brings a counter up to a total kept elsewhere (the parts count as plain numbers); never goes down. */
+  syncTotal(counter: Counter, total: number, labels: Record<string, string> = {}): void {
+    const key = `${(counter as unknown as { name: string }).name}${JSON.stringify(labels)}`;
+    const delta = total - (this.#synced.get(key) ?? 0);
+    if (delta <= 0) return;
+    this.#synced.set(key, total);
+    counter.inc(labels, delta);
   }
 
   updateBuffer(stats: BufferStats, nowUs = Date.now() * 1000): void {

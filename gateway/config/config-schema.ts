@@ -4,6 +4,7 @@
 import { Type, type Static } from "@sinclair/typebox";
 import { ID_MAX_LENGTH, ID_PATTERN } from "../../protocol/topics.js";
 import { DEFAULT_QUARANTINE_BREAKER_REFUSALS } from "../sinks/quarantine-breaker.js";
+import { DEFAULT_MAX_DEVICES } from "../alerts/heartbeat-monitor.js";
 
 const Id = Type.String({ pattern: ID_PATTERN.source, maxLength: ID_MAX_LENGTH, description: "[a-z0-9-], 1..24 characters" });
 const PositiveInt = (defaultValue: number, description: string, maximum = Number.MAX_SAFE_INTEGER) =>
@@ -74,6 +75,11 @@ export const LimitsConfigSchema = Type.Object(
   {
     ratePerS: PositiveInt(50, "messages per second per device, sustained"),
     burst: PositiveInt(200, "messages per device in a burst"),
+    maxDevices: PositiveInt(
+      DEFAULT_MAX_DEVICES,
+      "devices tracked for presence (online/offline events, devices online) at most; a device beyond is not tracked (counted), its messages are stored and forwarded all the same",
+      1_000_000,
+    ),
   },
   { additionalProperties: false, default: {} },
 );

@@ -46,11 +46,18 @@ export const SINK_ERROR_TABLE: Readonly<Record<CloudErrorCode, SinkAction>> = {
   VW_DEVICE_MISMATCH: "quarantine",
   // the gateway's own intake code for a message on a non-data topic; a record-level code
   VW_BAD_TOPIC: "quarantine",
+  // per record, the batch's identity checks: the later of two records with one id, or on one storage
+  // point with different ids, or a gw record naming another device (VW_DEVICE_MISMATCH above)
+  VW_DUPLICATE_ID: "quarantine",
+  VW_POINT_COLLISION: "quarantine",
   // the ingest service's catalog
   VW_MISSING_TOKEN: "alarm",
   VW_BAD_TOKEN: "alarm",
   VW_GATEWAY_MISMATCH: "alarm",
   VW_CLIENT_CERTIFICATE: "alarm",
+  // failed tokens from this address over its budget (429 + Retry-After): a gateway whose token fails
+  // saw VW_BAD_TOKEN alarms first; waits out the Retry-After like any 429
+  VW_AUTH_RATE_LIMITED: "retry",
   // the gateway sends CBOR: a JSON parse error means the body or its type was changed on the way
   VW_NOT_JSON: "alarm",
   // a gzip body that does not inflate: damaged on the way
@@ -63,6 +70,12 @@ export const SINK_ERROR_TABLE: Readonly<Record<CloudErrorCode, SinkAction>> = {
   VW_BUSY: "retry",
   VW_UNDER_PRESSURE: "retry",
   VW_SHUTTING_DOWN: "retry",
+  // Node's HTTP layer: the body did not arrive within the service's request timeout (a link too slow
+  // for the batch, or stalled): kept and sent again, logged as an error for an operator to look at
+  VW_REQUEST_TIMEOUT: "alarm",
+  // headers over the service's limit, or HTTP framing it cannot read: a proxy or the client is broken
+  VW_HEADERS_TOO_LARGE: "alarm",
+  VW_BAD_HTTP: "alarm",
   // sink.url names no route
   VW_NOT_FOUND: "alarm",
   // a fault of the service; nothing of the batch was acknowledged

@@ -9,7 +9,11 @@
 // Behaviour: reconnects with backoff (reconnectMs doubling up to reconnectMaxMs) while the broker
 // is away; subscribes again on every connect (a broker that lost its state has no session); the
 // broker keeps queued messages for the session while the gateway is down (size it:
-// max_queued_messages, see README).
+// max_queued_messages, see README). A failed commit (disk full) acks nothing of its group; the
+// source then takes no message until a backoff has passed (from reconnectMs, doubling with jitter
+// up to reconnectMaxMs, reset by a successful commit), and reconnects so the broker redelivers the
+// unacknowledged messages: no reconnect loop that redelivers a window of messages twice a second
+// to a disk that refuses them.
 import { readFileSync } from "node:fs";
 import type { Logger } from "pino";
 import { deviceFilter, type DeviceTopicKind } from "../../protocol/topics.js";
@@ -54,12 +58,30 @@ export function sourceFilters(sites: string[], shareGroup?: string): string[] {
 export class MqttSource {
   readonly client: Mqtt5Client;
   readonly #group: GroupCommit;
+  /** the current backoff after failed commits, ms (0: the last commit succeeded) */
+  #commitBackoffMs = 0;
+  /** set while backing off after a failed commit: messages are left unacknowledged, not committed */
+  #holdTimer: NodeJS.Timeout | undefined;
+  #held = 0;
 
   constructor(options: MqttSourceOptions, commit: (messages: Pending[]) => void, private readonly log: Logger) {
-    this.#group = new GroupCommit(commit, options.commitIntervalMs, options.commitMaxMessages, (error, messages) => {
-      log.error({ err: error, messages: messages.length }, "commit failed: messages not acknowledged; reconnecting so the broker redelivers them");
-      // a broker redelivers unacknowledged QoS 1 messages only on a new connection
-      this.client.reconnect();
+    const backoffMaxMs = Math.max(options.reconnectMs, options.reconnectMaxMs ?? 30_000);
+    const committed = (messages: Pending[]) => {
+      commit(messages);
+      this.#commitBackoffMs = 0;
+    };
+    this.#group = new GroupCommit(committed, options.commitIntervalMs, options.commitMaxMessages, (error, messages) => {
+      this.#commitBackoffMs = this.#commitBackoffMs === 0 ? options.reconnectMs : Math.min(backoffMaxMs, this.#commitBackoffMs * 2);
+      const delayMs = Math.round(this.#commitBackoffMs / 2 + Math.random() * (this.#commitBackoffMs / 2));
+      log.error({ err: error, messages: messages.length, retryInMs: delayMs }, "commit failed: messages not acknowledged; reconnecting after a backoff so the broker redelivers them");
+      if (this.#holdTimer) return;
+      this.#held = 0;
+      this.#holdTimer = setTimeout(() => {
+        this.#holdTimer = undefined;
+        if (this.#held > 0) log.warn({ messages: this.#held }, "messages left unacknowledged during the commit backoff (the broker redelivers them)");
+        // a broker redelivers unacknowledged QoS 1 messages only on a new connection
+        this.client.reconnect();
+      }, delayMs);
     });
     const clientOptions: Mqtt5ClientOptions = {
       url: options.url,
@@ -77,7 +99,13 @@ export class MqttSource {
     if (options.caFile) clientOptions.ca = readFileSync(options.caFile);
     if (options.certFile) clientOptions.cert = readFileSync(options.certFile);
     if (options.keyFile) clientOptions.key = readFileSync(options.keyFile);
-    this.client = new Mqtt5Client(clientOptions, (topic, payload, ack) => this.#group.push({ topic, payload, ack }));
+    this.client = new Mqtt5Client(clientOptions, (topic, payload, ack) => {
+      if (this.#holdTimer) {
+        this.#held++; // not acked: redelivered after the backoff's reconnect
+        return;
+      }
+      this.#group.push({ topic, payload, ack });
+    });
     this.client.on("connect", (connack: { sessionPresent: boolean }) => log.info({ sessionPresent: connack.sessionPresent }, "connected to the broker"));
     this.client.on("close", (wasConnected: boolean) => {
       if (wasConnected) log.warn("broker connection closed; reconnecting");
@@ -139,8 +167,15 @@ export class MqttSource {
     this.#group.flush();
   }
 
+  /** True while backing off after a failed commit (messages are not taken until it reconnects). */
+  get commitBackoff(): boolean {
+    return this.#holdTimer !== undefined;
+  }
+
   /** Stops intake, commits and acknowledges what waits, then disconnects. */
   async close(): Promise<void> {
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
     this.#group.close();
     await this.client.end();
   }
