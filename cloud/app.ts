@@ -2,13 +2,16 @@
 // sockets); only `vibewatch ingest` calls listen(). Layout: errors.ts (the catalog), config/
 // (schema + loader), auth/ (bearer tokens), routes/ (batches, operations), storage/ (writers).
 import { readFileSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import underPressure from "@fastify/under-pressure";
 import type { DestinationStream } from "pino";
 import { ContractError } from "../protocol/errors.js";
 import type { IngestConfig } from "./config/schema.js";
-import { errorReply, ingestError, IngestError, IngestErrors } from "./errors.js";
+import { errorReply, ingestError, IngestError, IngestErrors, type CatalogEntry } from "./errors.js";
 import { Authenticator } from "./auth/authenticator.js";
+import { UnauthenticatedLimit } from "./auth/unauthenticated-limit.js";
 import { IngestMetrics } from "./metrics.js";
 import { WriteSlots } from "./write-slots.js";
 import { batchRoutes } from "./routes/batches.js";
@@ -66,8 +69,31 @@ function httpsOptions(config: IngestConfig): FastifyServerOptions & { https?: ob
   };
 }
 
+/** Node's HTTP-server timeouts from connections.* (Fastify passes `http` to http.createServer; TLS options take them too). */
+function serverTimeouts(config: IngestConfig): { requestTimeout: number; headersTimeout: number; connectionsCheckingInterval: number } {
+  const { requestTimeoutMs, headersTimeoutMs } = config.connections;
+  // Node refuses headersTimeout > requestTimeout
+  const headersTimeout = requestTimeoutMs > 0 && headersTimeoutMs > 0 ? Math.min(headersTimeoutMs, requestTimeoutMs) : headersTimeoutMs;
+  // Node checks for expired requests every connectionsCheckingInterval (default 30 s): check often
+  // enough that a timeout fires within ~a quarter of itself
+  const shortest = Math.min(...[requestTimeoutMs, headersTimeout].filter((ms) => ms > 0), 120_000);
+  return { requestTimeout: requestTimeoutMs, headersTimeout, connectionsCheckingInterval: Math.max(25, Math.min(30_000, Math.floor(shortest / 4))) };
+}
+
+/** Node's HTTP-layer error (the server's 'clientError') -> the catalog's entry. */
+function clientErrorEntry(error: Error & { code?: string }): CatalogEntry {
+  if (error.code === "ERR_HTTP_REQUEST_TIMEOUT" || error.code === "ERR_HTTP_HEADERS_TIMEOUT") return IngestErrors.RequestTimeout;
+  if (error.code === "HPE_HEADER_OVERFLOW") return IngestErrors.HeadersTooLarge;
+  return IngestErrors.BadHttp;
+}
+
 export async function build(options: BuildOptions): Promise<FastifyInstance> {
   const { config } = options;
+  const timeouts = serverTimeouts(config);
+  // the latest request on each socket and its response: a client error about a request already
+  // answered (a 401 whose body still trickles in) gets no second reply, only the close
+  const exchanges = new WeakMap<Socket, { request: IncomingMessage; response: ServerResponse }>();
+  const metrics = new IngestMetrics({ defaultMetrics: options.defaultMetrics ?? false });
   const logger = {
     level: config.log.level,
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
@@ -79,10 +105,32 @@ export async function build(options: BuildOptions): Promise<FastifyInstance> {
     // our own 503 with the catalog shape, set by the onRequest hook below
     return503OnClosing: false,
     forceCloseConnections: "idle",
-    ...httpsOptions(config),
+    requestTimeout: config.connections.requestTimeoutMs,
+    connectionTimeout: config.connections.idleTimeoutMs,
+    keepAliveTimeout: config.connections.keepAliveTimeoutMs,
+    http: timeouts,
+    ...withTimeouts(httpsOptions(config), timeouts),
+    // Node's HTTP-layer refusals (timeouts, 431, bad framing) in the catalog's shape, then close
+    clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
+      if (error.code === "ECONNRESET" || socket.destroyed) return;
+      const entry = clientErrorEntry(error);
+      metrics.refused.inc({ code: entry.code });
+      const latest = exchanges.get(socket);
+      const answering = latest !== undefined && latest.response.headersSent && (!latest.request.complete || !latest.response.writableFinished);
+      if (!socket.writable || answering) {
+        socket.destroy();
+        return;
+      }
+      const body = JSON.stringify(errorReply(entry.statusCode, entry.code, `${entry.message} (${error.code ?? error.message})`));
+      const head = `HTTP/1.1 ${entry.statusCode} ${errorReply(entry.statusCode, entry.code, "").error}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
+      // destroy once written: ending politely would leave a trickling client's socket open
+      socket.write(head + body, () => socket.destroy());
+    },
   }) as unknown as FastifyInstance;
+  if (config.connections.maxConnections > 0) app.server.maxConnections = config.connections.maxConnections;
 
-  const metrics = new IngestMetrics({ defaultMetrics: options.defaultMetrics ?? false });
+  // net.Server closes a connection over maxConnections at accept and says so with 'drop'
+  app.server.on("drop", () => metrics.connectionsDropped.inc());
   const writer = options.writer ?? createWriter(config.storage);
   const slots = new WriteSlots(config.writes.maxConcurrent, config.writes.maxQueued, config.writes.retryAfterS, metrics);
   let closing = false;
@@ -95,7 +143,8 @@ export async function build(options: BuildOptions): Promise<FastifyInstance> {
     },
   });
 
-  app.addHook("onRequest", async () => {
+  app.addHook("onRequest", async (request, reply) => {
+    exchanges.set(request.raw.socket, { request: request.raw, response: reply.raw });
     if (closing) throw ingestError("ShuttingDown", undefined, { retryAfterS: config.writes.retryAfterS });
   });
   app.addHook("preClose", async () => {
@@ -142,6 +191,7 @@ export async function build(options: BuildOptions): Promise<FastifyInstance> {
   await app.register(operationRoutes, { writer, metrics });
   await app.register(batchRoutes, {
     authenticator: new Authenticator(config.gateways),
+    unauthenticated: new UnauthenticatedLimit({ ...config.unauthenticated, onForget: () => metrics.unauthenticatedForgotten.inc() }),
     writer,
     slots,
     metrics,
@@ -150,6 +200,10 @@ export async function build(options: BuildOptions): Promise<FastifyInstance> {
     retryAfterS: config.writes.retryAfterS,
   });
   return app;
+}
+
+function withTimeouts(options: FastifyServerOptions & { https?: object }, timeouts: object): FastifyServerOptions & { https?: object } {
+  return options.https ? { ...options, https: { ...options.https, ...timeouts } } : options;
 }
 
 interface Described {

@@ -27,6 +27,8 @@ export const IngestErrors = {
   BodyTooLarge: { code: "VW_BODY_TOO_LARGE", statusCode: 413, message: "request body is larger than the configured limit" },
   UnsupportedMediaType: { code: "VW_UNSUPPORTED_MEDIA_TYPE", statusCode: 415, message: "send application/cbor or application/json" },
   UnsupportedEncoding: { code: "VW_UNSUPPORTED_ENCODING", statusCode: 415, message: "Content-Encoding must be gzip or identity" },
+  /** failed or missing tokens from one address over its budget (unauthenticated.*); authenticated gateways are never counted */
+  AuthRateLimited: { code: "VW_AUTH_RATE_LIMITED", statusCode: 429, message: "too many unauthenticated requests from this address; retry after the Retry-After delay" },
   RateLimited: { code: "VW_RATE_LIMITED", statusCode: 429, message: "too many batches from this gateway; retry after the Retry-After delay" },
   /** InfluxDB (or the embedded store) down, slow or refusing: nothing was acknowledged */
   StorageUnavailable: { code: "VW_STORAGE_UNAVAILABLE", statusCode: 503, message: "storage is unavailable; nothing from this batch was acknowledged" },
@@ -35,11 +37,19 @@ export const IngestErrors = {
   /** @fastify/under-pressure: event loop or memory over its limit */
   UnderPressure: { code: "VW_UNDER_PRESSURE", statusCode: 503, message: "the service is under pressure; retry after the Retry-After delay" },
   ShuttingDown: { code: "VW_SHUTTING_DOWN", statusCode: 503, message: "the service is shutting down" },
+  // Node's HTTP layer (the server's 'clientError'): answered on the socket, which is then closed
+  /** headers or body not received within connections.headersTimeoutMs / requestTimeoutMs */
+  RequestTimeout: { code: "VW_REQUEST_TIMEOUT", statusCode: 408, message: "the request was not received in time" },
+  /** request line and headers over Node's limit (16 KiB) */
+  HeadersTooLarge: { code: "VW_HEADERS_TOO_LARGE", statusCode: 431, message: "request headers are larger than the limit" },
+  /** bad HTTP framing or header syntax (Content-Length: -1, obs-fold, ...) */
+  BadHttp: { code: "VW_BAD_HTTP", statusCode: 400, message: "malformed HTTP request" },
   NotFound: { code: "VW_NOT_FOUND", statusCode: 404, message: "no such route" },
   Internal: { code: "VW_INTERNAL", statusCode: 500, message: "internal error" },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type IngestErrorName = keyof typeof IngestErrors;
+
 
 /** An error the service answers with; thrown from hooks and handlers, rendered by the error handler. */
 export class IngestError extends Error {

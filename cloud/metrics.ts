@@ -38,8 +38,16 @@ export class IngestMetrics {
   readonly storageErrors = new Counter({ name: "vw_ingest_storage_errors_total", help: "Storage errors, by reason", labelNames: ["storage", "reason"], registers: [this.registry] });
   readonly writesInFlight = new Gauge({ name: "vw_ingest_writes_in_flight", help: "Storage writes in flight", registers: [this.registry] });
   readonly writesQueued = new Gauge({ name: "vw_ingest_writes_queued", help: "Batches waiting for a write slot", registers: [this.registry] });
-  /** requests refused before storage: auth, rate limit, busy, pressure, body */
+  /** requests refused before storage: auth, rate limit, busy, pressure, body; also Node's HTTP layer (timeouts, 431, framing) */
   readonly refused = new Counter({ name: "vw_ingest_requests_refused_total", help: "Requests refused before storage, by code", labelNames: ["code"], registers: [this.registry] });
+  /** connections closed at accept because connections.maxConnections were open */
+  readonly connectionsDropped = new Counter({ name: "vw_ingest_connections_dropped_total", help: "Connections closed at once because connections.maxConnections were open", registers: [this.registry] });
+  /** addresses the unauthenticated-request limiter forgot to stay within unauthenticated.maxAddresses */
+  readonly unauthenticatedForgotten = new Counter({
+    name: "vw_ingest_unauthenticated_addresses_forgotten_total",
+    help: "Addresses whose unauthenticated-request count was dropped to keep the limiter's table bounded",
+    registers: [this.registry],
+  });
   /** per gateway: bounded by the configured gateways (set only once the token matched the batch's gw) */
   readonly gatewayLastBatch = new Gauge({
     name: "vw_ingest_gateway_last_batch_timestamp_seconds",

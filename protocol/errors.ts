@@ -10,6 +10,10 @@ export const ContractErrorCode = {
   Schema: "VW_SCHEMA",
   DeviceMismatch: "VW_DEVICE_MISMATCH",
   BadTopic: "VW_BAD_TOPIC",
+  /** a batch lists the same record id twice: the later one is refused */
+  DuplicateId: "VW_DUPLICATE_ID",
+  /** two records of a batch land on the same storage point (measurement + tags + ts) with different ids: the later one is refused */
+  PointCollision: "VW_POINT_COLLISION",
 } as const;
 
 export type ContractErrorCode = (typeof ContractErrorCode)[keyof typeof ContractErrorCode];

@@ -71,6 +71,31 @@ export const IngestConfigSchema = Type.Object(
     gateways: Type.Array(GatewayEntrySchema, { default: [] }),
     /** absent: the embedded store */
     storage: Type.Optional(StorageSchema),
+    connections: Type.Object(
+      {
+        /** the whole request (headers and body) must arrive within this; beyond -> 408 and the connection closed. 0 = off */
+        requestTimeoutMs: Type.Integer({ minimum: 0, default: 60_000 }),
+        /** the request line and headers must arrive within this (at most requestTimeoutMs); beyond -> 408 */
+        headersTimeoutMs: Type.Integer({ minimum: 0, default: 10_000 }),
+        /** a socket with no bytes either way for this long is destroyed. 0 = off */
+        idleTimeoutMs: Type.Integer({ minimum: 0, default: 120_000 }),
+        /** how long an idle keep-alive connection stays open between requests */
+        keepAliveTimeoutMs: Type.Integer({ minimum: 1, default: 72_000 }),
+        /** open connections at most; one more is closed at accept (counted). 0 = no cap */
+        maxConnections: Type.Integer({ minimum: 0, default: 1024 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    unauthenticated: Type.Object(
+      {
+        /** per remote address: requests with a missing or bad token per window; beyond -> 429 with Retry-After. 0 = no limit */
+        maxRequests: Type.Integer({ minimum: 0, default: 30 }),
+        windowMs: Type.Integer({ minimum: 100, default: 60_000 }),
+        /** addresses remembered at most (least recently seen forgotten first, counted in metrics) */
+        maxAddresses: Type.Integer({ minimum: 1, default: 10_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     rateLimit: Type.Object(
       {
         /** batches per gateway per window; beyond -> 429 with Retry-After */

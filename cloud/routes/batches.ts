@@ -1,7 +1,9 @@
 // POST /v1/batches: a gateway's batch (protocol/batch.ts), CBOR or JSON, optionally gzip-encoded.
-// auth (onRequest) -> rate limit per gateway (preParsing) -> gunzip -> parse -> envelope check
+// auth (onRequest; failures counted per address, 429 beyond the budget) -> rate limit per gateway (preParsing) -> gunzip -> parse -> envelope check
 // (validateBatchEnvelope, as the body schema) -> token's gateway == batch.gw -> each record checked
-// (validateRecord: a bad one is rejected with its code, the others go on) -> storage write in a
+// (validateRecord: a bad one is rejected with its code, the others go on; then the batch's identity
+// checks: duplicate ids, two records on one storage point, a gw record naming another device) ->
+// storage write in a
 // bounded slot -> 200 {id, stored, rejected} ONLY once storage accepted the write; 503 with
 // Retry-After and nothing acknowledged when it did not.
 import { createGunzip } from "node:zlib";
@@ -10,13 +12,15 @@ import rateLimit from "@fastify/rate-limit";
 import type { BatchRecord, BatchReply, RecordRejection } from "../../protocol/batch.js";
 import { BatchReplySchema, BatchSchema, ErrorReplySchema } from "../../protocol/schema/batch-schema.js";
 import { decodeCbor, validateBatchEnvelope, validateRecord, type BatchEnvelope } from "../../protocol/schema/validate.js";
-import { ContractError } from "../../protocol/errors.js";
+import { ContractError, ContractErrorCode } from "../../protocol/errors.js";
 import { MAX_BATCH_RECORDS } from "../../protocol/limits.js";
-import { ingestError } from "../errors.js";
+import { ingestError, IngestError } from "../errors.js";
 import type { Authenticator } from "../auth/authenticator.js";
+import type { UnauthenticatedLimit } from "../auth/unauthenticated-limit.js";
 import type { IngestMetrics } from "../metrics.js";
 import type { WriteSlots } from "../write-slots.js";
-import type { StoredRecord } from "../storage/point-schema.js";
+import { measurementOf, type StoredRecord } from "../storage/point-schema.js";
+import { checkJsonDepth } from "./json-depth.js";
 import { StorageUnavailableError, type Writer } from "../storage/writer.js";
 
 declare module "fastify" {
@@ -28,6 +32,8 @@ declare module "fastify" {
 
 export interface BatchRouteOptions {
   authenticator: Authenticator;
+  /** counts failed authentications per remote address */
+  unauthenticated: UnauthenticatedLimit;
   writer: Writer;
   slots: WriteSlots;
   metrics: IngestMetrics;
@@ -37,6 +43,9 @@ export interface BatchRouteOptions {
 }
 
 const errorStatuses = [400, 401, 403, 413, 415, 429, 503] as const;
+
+/** Nesting bound of a batch body, CBOR or JSON (a batch needs 5: batch, recs, record, payload, axis array). */
+const MAX_BODY_DEPTH = 8;
 
 export async function batchRoutes(app: FastifyInstance, options: BatchRouteOptions): Promise<void> {
   const { authenticator, writer, slots, metrics } = options;
@@ -56,10 +65,22 @@ export async function batchRoutes(app: FastifyInstance, options: BatchRouteOptio
   // CBOR bodies arrive as one Buffer (bodyLimit enforced by Fastify on the inflated size)
   app.addContentTypeParser("application/cbor", { parseAs: "buffer" }, (_request, body, done) => {
     try {
-      done(null, decodeCbor(body as Buffer, options.bodyLimitBytes, { maxDepth: 8, maxItems: MAX_BATCH_RECORDS * 64 }));
+      done(null, decodeCbor(body as Buffer, options.bodyLimitBytes, { maxDepth: MAX_BODY_DEPTH, maxItems: MAX_BATCH_RECORDS * 64 }));
     } catch (error) {
       done(error as Error, undefined);
     }
+  });
+  // JSON: Fastify's own parser (prototype-poisoning checks included), behind the same depth bound
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser(["application/json"]);
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    try {
+      checkJsonDepth(body as string, MAX_BODY_DEPTH);
+    } catch (error) {
+      done(error as Error, undefined);
+      return;
+    }
+    parseJson(request, body as string, done);
   });
 
   const response: Record<number, unknown> = { 200: BatchReplySchema };
@@ -81,7 +102,14 @@ export async function batchRoutes(app: FastifyInstance, options: BatchRouteOptio
       },
       config: { rateLimit: { max: options.rateLimit.maxBatches, timeWindow: options.rateLimit.windowMs } },
       onRequest: async (request) => {
-        request.gatewayId = await authenticator.authenticate(request.headers.authorization);
+        try {
+          request.gatewayId = await authenticator.authenticate(request.headers.authorization);
+        } catch (error) {
+          // counted only once the token failed: a gateway that authenticates is never limited
+          const retryAfterS = error instanceof IngestError ? options.unauthenticated.fail(request.ip) : undefined;
+          if (retryAfterS !== undefined) throw ingestError("AuthRateLimited", `from ${request.ip}`, { retryAfterS });
+          throw error;
+        }
       },
       preParsing: async (request, _reply, payload) => {
         const encoding = (request.headers["content-encoding"] ?? "identity").toLowerCase().trim();
@@ -168,20 +196,53 @@ interface CheckedRecords {
   rejected: RecordRejection[];
 }
 
-/** Checks each record on its own: a bad one is rejected with its code, the others go on. */
+/**
+ * Checks each record on its own (a bad one is rejected with its code, the others go on), then its
+ * identity within the batch, so that everything reported stored is stored as itself:
+ * - an id already seen in this batch (valid or not): VW_DUPLICATE_ID;
+ * - a gw record (the gateway's own state, stored with device = the gateway) naming another device:
+ *   VW_DEVICE_MISMATCH;
+ * - the storage point (measurement + device + ts; site and gateway are the batch's) of an earlier
+ *   record with another id: VW_POINT_COLLISION. InfluxDB would keep one of the two points, and the
+ *   other, acknowledged, would vanish.
+ * The later record is the one rejected.
+ */
 function checkRecords(batch: BatchEnvelope): CheckedRecords {
   const checked: CheckedRecords = { records: [], ids: [], kinds: [], kindCounts: new Map(), rejected: [] };
   const { site, gw: gateway } = batch;
+  const seenIds = new Set<number>();
+  const pointOwners = new Map<string, number>();
   for (let index = 0; index < batch.recs.length; index += 1) {
     const value = batch.recs[index];
+    const readableId = recordIdOf(value, index);
+    if (readableId >= 0 && seenIds.has(readableId)) {
+      checked.rejected.push({ id: readableId, code: ContractErrorCode.DuplicateId, reason: `/recs/${index}/id: record id ${readableId} is already in this batch` });
+      continue;
+    }
+    if (readableId >= 0) seenIds.add(readableId);
     let record: BatchRecord;
     try {
       record = validateRecord(value, index);
     } catch (error) {
       if (!(error instanceof ContractError)) throw error;
-      checked.rejected.push({ id: recordIdOf(value, index), code: error.code, reason: error.message });
+      checked.rejected.push({ id: readableId, code: error.code, reason: error.message });
       continue;
     }
+    if (record.k === "gw" && record.d !== gateway) {
+      checked.rejected.push({ id: record.id, code: ContractErrorCode.DeviceMismatch, reason: `/recs/${index}/d: a gw record is the batch's gateway ("${gateway}"), not "${record.d}"` });
+      continue;
+    }
+    const point = `${measurementOf[record.k]}\u0000${record.d}\u0000${record.ts}`;
+    const owner = pointOwners.get(point);
+    if (owner !== undefined) {
+      checked.rejected.push({
+        id: record.id,
+        code: ContractErrorCode.PointCollision,
+        reason: `/recs/${index}/ts: record ${owner} of this batch is stored at the same point (${measurementOf[record.k]}, device "${record.d}", ts ${record.ts})`,
+      });
+      continue;
+    }
+    pointOwners.set(point, record.id);
     checked.records.push({ record, site, gateway });
     checked.ids.push(record.id);
     checked.kinds.push(record.k);

@@ -202,6 +202,59 @@ export function replySemanticsSuite(name: string, setup: () => Promise<StorageUn
       expect(await storage.storedRids("vw_status", device)).toEqual([batch.recs[3]!.id]);
     });
 
+    // issue 14, finding 5: within one batch, what is reported stored is stored as itself
+    it("rejects the later of two records with the same id (VW_DUPLICATE_ID), per record", async () => {
+      const device = "dup-id";
+      const first = teleRecord(device, 1);
+      const again = { ...teleRecord(device, 2), id: first.id };
+      const other = teleRecord(device, 3);
+      const response = await postBatch(app, makeBatch([first, again, other]), { token: tokens.token });
+      expect(response.statusCode).toBe(200);
+      const reply = replyOf(response.body);
+      expect(reply.stored).toEqual([first.id, other.id]);
+      expect(reply.rejected).toEqual([{ id: first.id, code: "VW_DUPLICATE_ID", reason: expect.stringContaining("/recs/1/id") }]);
+      expect((await storage.storedRids("vw_tele", device)).sort((a, b) => a - b)).toEqual([first.id, other.id].sort((a, b) => a - b));
+    });
+
+    it("rejects a record on the same point (device + ts) as an earlier one with another id (VW_POINT_COLLISION): nothing acknowledged vanishes", async () => {
+      const device = "collide";
+      const first = teleRecord(device, 1);
+      const clash = { ...teleRecord(device, 2), ts: first.ts };
+      // another measurement at the same time is another point: stored
+      const alertSameTime = { ...alertRecord(device, 3), ts: first.ts };
+      const response = await postBatch(app, makeBatch([first, clash, alertSameTime]), { token: tokens.token, json: true });
+      expect(response.statusCode).toBe(200);
+      const reply = replyOf(response.body);
+      expect(reply.stored).toEqual([first.id, alertSameTime.id]);
+      expect(reply.rejected).toEqual([{ id: clash.id, code: "VW_POINT_COLLISION", reason: expect.stringContaining("/recs/1/ts") }]);
+      // every id reported stored is in the storage
+      expect(await storage.storedRids("vw_tele", device)).toEqual([first.id]);
+      expect(await storage.storedRids("vw_alert", device)).toEqual([alertSameTime.id]);
+    });
+
+    it("rejects a gw record naming another device (VW_DEVICE_MISMATCH), per record", async () => {
+      const own = gatewayRecord(GW);
+      const foreign = gatewayRecord(OTHER_GW);
+      const tele = teleRecord("gw-mismatch", 1);
+      const response = await postBatch(app, makeBatch([own, foreign, tele]), { token: tokens.token });
+      expect(response.statusCode).toBe(200);
+      const reply = replyOf(response.body);
+      expect(reply.stored).toEqual([own.id, tele.id]);
+      expect(reply.rejected).toEqual([{ id: foreign.id, code: "VW_DEVICE_MISMATCH", reason: expect.stringContaining("/recs/1/d") }]);
+      expect(await storage.storedRids("vw_gateway", OTHER_GW)).toEqual([]);
+    });
+
+    it("refuses a deeply nested JSON batch with 400 VW_TOO_DEEP, never 500", async () => {
+      const batch = makeBatch([teleRecord("too-deep", 1)]);
+      const deep = "[".repeat(20_000) + "1" + "]".repeat(20_000);
+      for (const raw of [JSON.stringify(batch).replace('"recs":[', `"recs":[${deep},`), JSON.stringify({ ...batch, recs: [...batch.recs, { id: 9, k: "tele", d: "too-deep", ts: 1, p: [[[[[[[[[1]]]]]]]]] }] })]) {
+        const response = await postBatch(app, null, { token: tokens.token, json: true, raw });
+        expect(response.statusCode).toBe(400);
+        expect(errorOf(response.body)).toMatchObject({ statusCode: 400, code: "VW_TOO_DEEP", error: "Bad Request" });
+      }
+      expect(await storage.storedRids("vw_tele", "too-deep")).toEqual([]);
+    });
+
     it("refuses a body over the limit with 413, also when it only grows past it once gunzipped", async () => {
       const recs = Array.from({ length: 600 }, (_, i) => teleRecord("oversize", i));
       const big = makeBatch(recs);
