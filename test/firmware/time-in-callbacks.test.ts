@@ -9,17 +9,8 @@ import { startFirmwareEntry } from "./xs-harness.js";
 import {
   ESP32_US_PER_COMPUTRON, I2C_TRANSACTION_OVERHEAD_US, NATIVE_ANALYSE_DEVICE_MS_AT_2048, NATIVE_PUSH_DEVICE_US_PER_SAMPLE, SPI_TRANSACTION_OVERHEAD_US,
 } from "../../firmware/sim/device-cost-model.js";
+import type { BusyReport } from "../../firmware/sim/entries/clock-entry.js";
 
-interface BusyReport {
-  setUs: number;
-  startUs: number;
-  endUs: number;
-  startTicks: number;
-  endTicks: number;
-  lateDueUs: number;
-  lateFiredUs: number;
-  order: string[];
-}
 type Xs = Awaited<ReturnType<typeof startFirmwareEntry>>;
 
 describe("time in callbacks (XS): computrons and bus transactions move the device clock", () => {

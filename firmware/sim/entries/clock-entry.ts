@@ -32,7 +32,8 @@ const DATAX0 = 0x32;
 /** SPI address byte: read (0x80), multi-byte (0x40), DATAX0 */
 const SPI_READ_DATA = 0x80 | 0x40 | DATAX0;
 
-interface BusyReport {
+/** what the "busy" command answers (test/firmware/time-in-callbacks.test.ts) */
+export interface BusyReport {
   setUs: number;
   startUs: number;
   endUs: number;
