@@ -59,8 +59,9 @@ export const ingestCommand: Command = {
       config = loadConfig(values.config);
     } catch (error) {
       if (error instanceof ConfigError) {
-        console.error(`vibewatch ingest: invalid config: ${error.message}`);
-        return 1;
+        // 2: a usage or config error, as every command (README, "Exit codes")
+        console.error(`vibewatch ingest: ${error.message}`);
+        return 2;
       }
       throw error;
     }

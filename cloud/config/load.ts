@@ -84,21 +84,36 @@ export function applyEnvironment(value: Record<string, unknown>, env: NodeJS.Pro
   return result;
 }
 
-/** Defaults, then the schema check; throws ConfigError naming the first bad field. */
-export function parseConfig(value: unknown): IngestConfig {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ConfigError("config: expected a map at the top level");
+/** how many schema errors a ConfigError lists (the rest are counted) */
+const MAX_LISTED_ERRORS = 10;
+
+function describeError(prefix: string, error: { path: string; message: string; value: unknown }): string {
+  const got = error.value !== undefined && typeof error.value !== "object" ? ` (got ${JSON.stringify(error.value)})` : "";
+  return `  ${prefix}${error.path || "/"}: ${error.message}${got}`;
+}
+
+/** Defaults, then the schema check; throws one ConfigError naming `source` and every bad field. */
+export function parseConfig(value: unknown, source = "config"): IngestConfig {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ConfigError(`${source}: expected a map at the top level`);
   const withDefaults = Value.Default(IngestConfigSchema, structuredClone(value)) as Record<string, unknown>;
+  const problems: string[] = [];
   // a union has no single set of defaults: apply those of the storage type chosen
   const storage = withDefaults.storage as Record<string, unknown> | undefined;
   if (storage && typeof storage === "object") {
     const member = (StorageSchema.anyOf as TObject[]).find((m) => (m.properties.type as { const?: unknown }).const === storage.type);
-    if (!member) throw new ConfigError(`/storage/type: must be one of influx-v1, influx-v2, embedded (got ${JSON.stringify(storage.type)})`);
-    withDefaults.storage = Value.Default(member, storage);
-    const error = Value.Errors(member, withDefaults.storage).First();
-    if (error) throw new ConfigError(`/storage${error.path}: ${error.message}`);
+    if (!member) problems.push(`  /storage/type: must be one of influx-v1, influx-v2, embedded (got ${JSON.stringify(storage.type)})`);
+    else {
+      withDefaults.storage = Value.Default(member, storage);
+      for (const error of Value.Errors(member, withDefaults.storage)) problems.push(describeError("/storage", error));
+    }
   }
-  const error = Value.Errors(IngestConfigSchema, withDefaults).First();
-  if (error) throw new ConfigError(`${error.path || "/"}: ${error.message}${error.value !== undefined && typeof error.value !== "object" ? ` (got ${JSON.stringify(error.value)})` : ""}`);
+  // the storage was checked against its own type above: its union errors here would repeat them
+  for (const error of Value.Errors(IngestConfigSchema, withDefaults)) if (!error.path.startsWith("/storage")) problems.push(describeError("", error));
+  if (problems.length > 0) {
+    const listed = problems.slice(0, MAX_LISTED_ERRORS);
+    if (problems.length > listed.length) listed.push(`  … and ${problems.length - listed.length} more`);
+    throw new ConfigError(`${source}: invalid ingest config\n${listed.join("\n")}`);
+  }
   return withDefaults as IngestConfig;
 }
 
@@ -119,5 +134,5 @@ export function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = pr
     }
   }
   if (typeof fileValue !== "object" || fileValue === null || Array.isArray(fileValue)) throw new ConfigError(`${path}: expected a map at the top level`);
-  return parseConfig(applyEnvironment(fileValue as Record<string, unknown>, env));
+  return parseConfig(applyEnvironment(fileValue as Record<string, unknown>, env), path ?? "the environment (VW_INGEST_*)");
 }

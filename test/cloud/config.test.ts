@@ -32,6 +32,17 @@ describe("ingest config", () => {
     expect(() => parseConfig({ surprise: true })).toThrow(ConfigError);
   });
 
+  it("names the file and every bad field in one error, not only the first (issue 19)", () => {
+    let message = "";
+    try {
+      parseConfig({ listen: { port: 70000 }, writes: { maxConcurrent: 0 }, storage: { type: "influx-v2", url: "http://x", org: "o", bucket: "b" } }, "/etc/vibewatch/ingest.yaml");
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/^\/etc\/vibewatch\/ingest\.yaml: invalid ingest config/);
+    for (const field of ["/listen/port", "/writes/maxConcurrent", "/storage/token"]) expect(message).toContain(field);
+  });
+
   it("uses the embedded store when no storage is configured", async () => {
     const config = parseConfig({ storage: { type: "embedded", path: ":memory:" } });
     const writer = createWriter(config.storage);

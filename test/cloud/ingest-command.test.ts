@@ -40,7 +40,8 @@ describe("vibewatch ingest command", () => {
     const dir = mkdtempSync(join(tmpdir(), "vw-ingest-cmd-"));
     try {
       writeFileSync(join(dir, "bad.yaml"), "listen:\n  port: 99999\n");
-      expect(await ingestCommand.run(["--config", join(dir, "bad.yaml"), "--check"])).toBe(1);
+      // 2, as the gateway's: a config error is a usage error (it was 1 here, 2 there: issue 19)
+      expect(await ingestCommand.run(["--config", join(dir, "bad.yaml"), "--check"])).toBe(2);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
