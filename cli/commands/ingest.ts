@@ -5,6 +5,9 @@ import type { Command } from "../command.js";
 import { parseCommandArgs, UsageError } from "../command.js";
 import { build } from "../../cloud/app.js";
 import { ConfigError, loadConfig } from "../../cloud/config/load.js";
+import { existsSync } from "node:fs";
+import type { IngestConfig } from "../../cloud/config/schema.js";
+import { createWriter, DEFAULT_EMBEDDED_PATH } from "../../cloud/storage/create-writer.js";
 import { hashToken, type TokenHashAlgorithm } from "../../cloud/auth/token-hash.js";
 
 const help = `Usage: vibewatch ingest --config <file>
@@ -65,12 +68,11 @@ export const ingestCommand: Command = {
       }
       throw error;
     }
-    if (values.check) {
-      console.log(`config ok: storage ${config.storage?.type ?? "embedded (default)"}, ${config.gateways.length} gateway(s)`);
-      return 0;
-    }
+    if (values.check) return await check(values.config ?? "the environment", config);
     const app = await build({ config, defaultMetrics: true });
     await app.listen({ host: config.listen.host, port: config.listen.port });
+    // a storage that is not there at start is said at once (batches get 503 until it answers)
+    if (!(await app.ingest.writer.ping())) app.log.warn({ storage: storageName(config) }, "storage does not answer: batches get 503 VW_STORAGE_UNAVAILABLE until it does");
     return await new Promise<number>((resolve) => {
       const stop = (signal: string): void => {
         app.log.info({ signal }, "shutting down: draining in-flight writes");
@@ -87,3 +89,33 @@ export const ingestCommand: Command = {
     });
   },
 };
+
+function storageName(config: IngestConfig): string {
+  const storage = config.storage;
+  if (!storage) return `embedded store ${DEFAULT_EMBEDDED_PATH} (default)`;
+  if (storage.type === "embedded") return `embedded store ${storage.path}`;
+  if (storage.type === "influx-v1") return `influx-v1 ${storage.url} database ${storage.database}`;
+  return `influx-v2 ${storage.url} org ${storage.org} bucket ${storage.bucket}`;
+}
+
+/** --check: the config, and whether the storage it names answers (exit 1 when it does not) */
+async function check(path: string, config: IngestConfig): Promise<number> {
+  const gateways = config.gateways.length === 0 ? "no gateways (none can post: add gateways[] with `vibewatch pki token`)" : `${config.gateways.length} gateway(s)`;
+  if (!config.storage || config.storage.type === "embedded") {
+    // opening the embedded store would create it: a check says what start-up would do instead
+    const file = config.storage?.path ?? DEFAULT_EMBEDDED_PATH;
+    console.log(`config ok (${path}): ${gateways}`);
+    console.log(`storage ${storageName(config)}: ${existsSync(file) ? "exists" : "created at start"}`);
+    return 0;
+  }
+  const writer = createWriter(config.storage);
+  let reachable = false;
+  try {
+    reachable = await writer.ping();
+  } finally {
+    await writer.close();
+  }
+  console.log(`config ok (${path}): ${gateways}`);
+  console.log(`storage ${storageName(config)}: ${reachable ? "answers" : "does not answer"}`);
+  return reachable ? 0 : 1;
+}
