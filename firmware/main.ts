@@ -18,7 +18,7 @@ import { DeviceApp } from "./app/device-app.js";
 import { timerScheduler } from "./app/timer-scheduler.js";
 import { uptimeClock } from "./app/uptime-clock.js";
 
-const FIRMWARE_VERSION = "0.1.0";
+const FIRMWARE_VERSION = "0.2.0";
 /** before this the clock has not been set (ms, 2020-01-01) */
 const CLOCK_SET_AFTER_MS = 1_577_836_800_000;
 

@@ -30,8 +30,8 @@ export const sampleAlert: Alert = {
   t: 1764331201000,
   k: "zone",
   l: 2,
-  x: 3,
-  y: 2,
+  x: 512,
+  y: 450,
   z: 3,
   m: "vrms 5.12 mm/s: zone D",
 };

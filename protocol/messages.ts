@@ -63,9 +63,9 @@ export interface Alert extends Envelope {
   k: AlertKind;
   /** level: 0 cleared, 1 warning, 2 alarm */
   l: 0 | 1 | 2;
-  /** the value that crossed: centi-units of the kind's quantity (mm/s for vrms, score for anomaly, m/s² for sensor); for zone, the zone index 0..3 itself, unscaled */
+  /** the value that crossed, in centi-units of the kind's quantity: mm/s (velocity RMS) for vrms and zone, the score for anomaly, m/s² for sensor */
   x: number;
-  /** the limit it crossed, same unit as x */
+  /** the limit it crossed, same unit as x (for zone: the boundary of the zone entered, mm/s) */
   y: number;
   /** zone at the time */
   z: ZoneIndex;

@@ -67,13 +67,12 @@ function alertFields(p: Alert, out: FieldSink): void {
   out.int("dev_ts", p.t);
   out.str("kind", p.k);
   out.int("level", p.l);
-  // x and y travel in centi-units of the kind's quantity (vrms mm/s, anomaly score, sensor m/s²),
-  // except zone alerts, which carry zone indices (0..3 = A..D) unscaled (protocol/messages.ts). Both
-  // are stored as the quantity itself, a float for every kind (InfluxDB keeps one type per field).
-  // "threshold", not "limit": LIMIT is reserved in InfluxQL (`SELECT value, limit` does not parse).
-  const scale = p.k === "zone" ? CENTI : 1;
-  out.centi("value", p.x * scale);
-  out.centi("threshold", p.y * scale);
+  // x and y travel in centi-units of the kind's quantity (vrms and zone: mm/s; anomaly: score;
+  // sensor: m/s²): stored as the quantity itself, a float for every kind (InfluxDB keeps one type
+  // per field). "threshold", not "limit": LIMIT is reserved in InfluxQL (`SELECT value, limit` does
+  // not parse). Firmware before 0.2.0 sent zone indices for zone alerts (cloud/README.md).
+  out.centi("value", p.x);
+  out.centi("threshold", p.y);
   out.int("zone", p.z);
   if (p.m !== undefined) out.str("message", p.m);
 }

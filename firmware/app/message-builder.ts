@@ -116,9 +116,10 @@ export class MessageBuilder {
   }
 
   /**
-   * One alert (a state change of one alarm). Zone alerts carry zone indices (x: the zone now,
-   * y: the zone whose boundary was crossed: C for a warning, D for an alarm) and a short text;
-   * the others carry centi-units of their quantity (mm/s, score, m/s²).
+   * One alert (a state change of one alarm): x the value that crossed and y the limit it crossed, in
+   * centi-units of the kind's quantity (vrms and zone: velocity RMS, mm/s; anomaly: score; sensor:
+   * m/s²), z the ISO zone at the time. A zone alert's limit is the boundary of the zone entered
+   * (C for a warning, D for an alarm) in mm/s, and it carries a short text.
    */
   alert(event: AlertEvent, zone: ZoneIndex): Uint8Array {
     return this.#build(() => this.#alert(event, zone));
@@ -129,8 +130,8 @@ export class MessageBuilder {
     const e = this.#envelope(zoneKind ? 6 : 5);
     e.text("k").text(event.kind);
     e.text("l").int(event.level);
-    e.text("x").int(zoneKind ? zone : signedCenti(event.value));
-    e.text("y").int(zoneKind ? (event.level === 2 ? 3 : 2) : signedCenti(event.limit));
+    e.text("x").int(signedCenti(event.value));
+    e.text("y").int(signedCenti(event.limit));
     e.text("z").int(zone);
     if (zoneKind) e.text("m").text(`vrms ${(Math.round(event.value * 100) / 100).toFixed(2)} mm/s: zone ${ZONE_LETTERS[zone]}`);
   }

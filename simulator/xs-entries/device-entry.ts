@@ -82,7 +82,7 @@ export interface MemoryReport {
 
 /** simulated free heap: an ESP32 budget less what the ring holds (the rest of the heap is static) */
 const SIMULATED_FREE_HEAP_BYTES = 96 * 1024;
-const FIRMWARE_VERSION = "0.1.0";
+const FIRMWARE_VERSION = "0.2.0";
 
 let app: DeviceApp | undefined;
 let sampler: FifoSampler | undefined;

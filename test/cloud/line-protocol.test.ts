@@ -26,9 +26,9 @@ describe("line protocol", () => {
     }
   });
 
-  it("stores a zone alert's zone indices as they are, not divided by 100 (issue 19: zone C was stored as 0.02)", () => {
-    const line = recordToLine(alertRecord("pump-1", 1, { k: "zone", l: 1, x: 2, y: 2, z: 2, m: "vrms 3.15 mm/s: zone C" }), "s", "g");
-    expect(line).toContain("value=2.00,threshold=2.00,zone=2i");
+  it("stores each kind's value and threshold in the kind's unit, zone alerts in mm/s like vrms (issue 19: zone C was stored as 0.02)", () => {
+    const line = recordToLine(alertRecord("pump-1", 1, { k: "zone", l: 1, x: 315, y: 280, z: 2, m: "vrms 3.15 mm/s: zone C" }), "s", "g");
+    expect(line).toContain("value=3.15,threshold=2.80,zone=2i");
     const vrms = recordToLine(alertRecord("pump-1", 2, { k: "vrms", l: 2, x: 450, y: 280 }), "s", "g");
     expect(vrms).toContain("value=4.50,threshold=2.80");
   });

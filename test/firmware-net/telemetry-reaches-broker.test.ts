@@ -46,7 +46,7 @@ describe("telemetry from simulated devices reaches a real broker", () => {
       const id = device.spec.deviceId;
       const tele = recorder.of(id, "tele") as Telemetry[];
       expect(tele.every((t) => t.d === id && t.b === device.bootId && t.t > 1_700_000_000_000)).toBe(true);
-      expect(recorder.statuses(id)[0]).toMatchObject({ o: true, fw: "0.1.0", sp: device.spec.part, cv: 0 });
+      expect(recorder.statuses(id)[0]).toMatchObject({ o: true, fw: "0.2.0", sp: device.spec.part, cv: 0 });
     }
     // the loud machine crosses ISO zone limits: zone alerts arrive
     expect(recorder.of(LONG_ID, "alert").some((a) => (a as { k: string }).k === "zone")).toBe(true);
