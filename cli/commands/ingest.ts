@@ -69,12 +69,24 @@ export const ingestCommand: Command = {
       throw error;
     }
     if (values.check) return await check(values.config ?? "the environment", config);
+    // signals are taken from the first line on: a stop while the service starts is a clean stop too
+    let stopSignal: string | undefined;
+    let onStop: ((signal: string) => void) | undefined;
+    const onSignal = (signal: string) => {
+      if (stopSignal) return;
+      stopSignal = signal;
+      onStop?.(signal);
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
     const app = await build({ config, defaultMetrics: true });
     await app.listen({ host: config.listen.host, port: config.listen.port });
     // a storage that is not there at start is said at once (batches get 503 until it answers)
-    if (!(await app.ingest.writer.ping())) app.log.warn({ storage: storageName(config) }, "storage does not answer: batches get 503 VW_STORAGE_UNAVAILABLE until it does");
+    if (!stopSignal && !(await app.ingest.writer.ping())) app.log.warn({ storage: storageName(config) }, "storage does not answer: batches get 503 VW_STORAGE_UNAVAILABLE until it does");
     return await new Promise<number>((resolve) => {
       const stop = (signal: string): void => {
+        process.off("SIGTERM", onSignal);
+        process.off("SIGINT", onSignal);
         app.log.info({ signal }, "shutting down: draining in-flight writes");
         app.close().then(
           () => resolve(0),
@@ -84,8 +96,8 @@ export const ingestCommand: Command = {
           },
         );
       };
-      process.once("SIGTERM", stop);
-      process.once("SIGINT", stop);
+      if (stopSignal) stop(stopSignal);
+      else onStop = stop;
     });
   },
 };

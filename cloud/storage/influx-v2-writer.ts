@@ -57,7 +57,7 @@ export class InfluxV2Writer implements Writer {
       api.writeRecord(text);
       await api.flush();
     } catch (error) {
-      throw classify(error);
+      throw classifyV2Error(error, this.options);
     } finally {
       api.dispose();
     }
@@ -83,12 +83,17 @@ export class InfluxV2Writer implements Writer {
   }
 }
 
-function classify(error: unknown): Error {
+/** a failed v2 write as the writer reports it; `where` names the org and bucket in a missing-bucket error */
+export function classifyV2Error(error: unknown, where: { org: string; bucket: string }): Error {
   if (error instanceof HttpError) {
     const detail = (error.body ?? error.message).slice(0, 300);
     if (error.statusCode === 400 || error.statusCode === 413 || error.statusCode === 422) return new LinesRefusedError(error.statusCode, detail);
     if (error.statusCode === 401 || error.statusCode === 403) return new StorageUnavailableError("auth", `InfluxDB refused the token: ${detail}`);
-    if (error.statusCode === 404) return new StorageUnavailableError("no-database", `InfluxDB: ${detail}`);
+    // the v2 API does not create buckets on write (and the service does not either: a bucket is
+    // the platform's decision, with its retention): say which one is missing and how to make it
+    if (error.statusCode === 404) {
+      return new StorageUnavailableError("no-database", `InfluxDB has no bucket "${where.bucket}" in org "${where.org}": create it (influx bucket create --name ${where.bucket} --org ${where.org}) (${detail})`);
+    }
     return new StorageUnavailableError("status", `InfluxDB /api/v2/write answered ${error.statusCode}: ${detail}`);
   }
   if (error instanceof RequestTimedOutError) return new StorageUnavailableError("timeout", "InfluxDB /api/v2/write timed out");

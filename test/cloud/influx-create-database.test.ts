@@ -57,3 +57,15 @@ describe("ingest service on a fresh InfluxDB", () => {
     }
   });
 });
+
+describe("ingest service, InfluxDB v2 API without the bucket", () => {
+  it("says which bucket is missing in which org, and how to create it", async () => {
+    // a 404 from /api/v2/write, as InfluxDB 2 answers for an unknown bucket: VictoriaMetrics (the
+    // suite's v2 peer) accepts any bucket, so the client's own HttpError stands in for the reply
+    const { HttpError } = await import("@influxdata/influxdb-client");
+    const { classifyV2Error } = await import("../../cloud/storage/influx-v2-writer.js");
+    const error = classifyV2Error(new HttpError(404, "Not Found", '{"code":"not found","message":"bucket \\"vw\\" not found"}'), { org: "plant", bucket: "vw" });
+    expect(error.message).toContain('InfluxDB has no bucket "vw" in org "plant": create it (influx bucket create --name vw --org plant)');
+    expect((error as { reason?: string }).reason).toBe("no-database");
+  });
+});

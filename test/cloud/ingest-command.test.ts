@@ -71,6 +71,21 @@ describe("vibewatch ingest command", () => {
     }
   }, 60_000);
 
+  it("says at start when its storage does not answer, and still stops cleanly on SIGTERM (issue 19)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vw-ingest-nostorage-"));
+    const port = await freePort();
+    try {
+      writeFileSync(join(dir, "ingest.yaml"), `listen: { host: 127.0.0.1, port: ${port} }\nstorage: { type: influx-v1, url: "http://127.0.0.1:${await freePort()}", database: vw, timeoutMs: 500 }\ngateways: []\n`);
+      const run = runCli(["ingest", "--config", join(dir, "ingest.yaml")]);
+      for (let i = 0; i < 300 && !run.output().stdout.includes("storage does not answer"); i += 1) await new Promise((r) => setTimeout(r, 100));
+      expect(run.output().stdout).toMatch(/"storage":"influx-v1 http:\/\/127\.0\.0\.1:\d+ database vw".*storage does not answer/);
+      run.child.kill("SIGTERM");
+      expect(await run.exited).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it("hashes a token read from stdin into a tokenHash the service accepts", async () => {
     const run = runCli(["ingest", "--hash-token", "--algorithm", "sha256"], { stdin: "gw-plant-1.some-secret\n" });
     expect(await run.exited).toBe(0);
