@@ -110,7 +110,10 @@ function storageName(config: IngestConfig): string {
   return `influx-v2 ${storage.url} org ${storage.org} bucket ${storage.bucket}`;
 }
 
-/** --check: the config, and whether the storage it names answers (exit 1 when it does not) */
+/**
+ * --check: the config (exit 2 when invalid, before this), and whether the storage it names answers,
+ * said, not failed on: a check also runs where the storage is out of reach (an image build, CI)
+ */
 async function check(path: string, config: IngestConfig): Promise<number> {
   const gateways = config.gateways.length === 0 ? "no gateways (none can post: add gateways[] with `vibewatch pki token`)" : `${config.gateways.length} gateway(s)`;
   if (!config.storage || config.storage.type === "embedded") {
@@ -128,6 +131,6 @@ async function check(path: string, config: IngestConfig): Promise<number> {
     await writer.close();
   }
   console.log(`config ok (${path}): ${gateways}`);
-  console.log(`storage ${storageName(config)}: ${reachable ? "answers" : "does not answer"}`);
-  return reachable ? 0 : 1;
+  console.log(`storage ${storageName(config)}: ${reachable ? "answers" : "does not answer (from here, now)"}`);
+  return 0;
 }

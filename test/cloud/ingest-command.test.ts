@@ -2,7 +2,7 @@
 // listens, stores a batch in the embedded store, and exits 0 on SIGTERM after draining.
 import { describe, expect, it } from "vitest";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, startInfluxDb } from "../helpers/services.js";
@@ -36,14 +36,9 @@ describe("vibewatch ingest command", () => {
   });
 
   it("checks a config: the sample passes, a broken one fails naming the field", async () => {
+    expect(await ingestCommand.run(["--config", "cloud/config/sample-config.yaml", "--check"])).toBe(0);
     const dir = mkdtempSync(join(tmpdir(), "vw-ingest-cmd-"));
     try {
-      // the sample's storage, but on a port where nothing answers: the config is fine, the storage is not
-      const sample = readFileSync("cloud/config/sample-config.yaml", "utf8");
-      const silentPort = await freePort();
-      writeFileSync(join(dir, "sample-here.yaml"), sample.replace("url: http://127.0.0.1:8086", `url: http://127.0.0.1:${silentPort}`));
-      expect(sample).toContain("url: http://127.0.0.1:8086");
-      expect(await ingestCommand.run(["--config", join(dir, "sample-here.yaml"), "--check"])).toBe(1);
       writeFileSync(join(dir, "bad.yaml"), "listen:\n  port: 99999\n");
       // 2, as the gateway's: a config error is a usage error (it was 1 here, 2 there: issue 19)
       expect(await ingestCommand.run(["--config", join(dir, "bad.yaml"), "--check"])).toBe(2);
@@ -52,7 +47,7 @@ describe("vibewatch ingest command", () => {
     }
   });
 
-  it("--check tries the storage and says what it found: a running InfluxDB answers, exit 0 (issue 19)", async () => {
+  it("--check tries the storage and says what it found, answering or not (issue 19)", async () => {
     const influx = await startInfluxDb();
     const dir = mkdtempSync(join(tmpdir(), "vw-ingest-check-"));
     try {
@@ -63,7 +58,8 @@ describe("vibewatch ingest command", () => {
       expect(run.output().stdout).toContain("no gateways (none can post");
       await influx.stop();
       const down = runCli(["ingest", "--config", join(dir, "ingest.yaml"), "--check"]);
-      expect(await down.exited).toBe(1);
+      // a valid config is exit 0 even so: a check also runs where the storage is out of reach
+      expect(await down.exited).toBe(0);
       expect(down.output().stdout).toContain("database vw_check: does not answer");
     } finally {
       await influx.dispose();
