@@ -1,5 +1,6 @@
 // `vibewatch gateway --config <file>`: runs the site gateway until SIGTERM/SIGINT, then stops
 // intake, commits and acknowledges what waits, and closes the buffer.
+import { connect as netConnect } from "node:net";
 import type { Command } from "../command.js";
 import { parseCommandArgs, UsageError } from "../command.js";
 import { ConfigError, environmentNames, loadConfig, readToken, TOKEN_ENV } from "../../gateway/config/load-config.js";
@@ -51,6 +52,10 @@ export const gatewayCommand: Command = {
     }
     if (values.check) {
       console.log(JSON.stringify(config, null, 2));
+      // what the gateway would meet, said on stderr (stdout stays the config as JSON); a valid
+      // config is exit 0 even when they do not answer: a check also runs where they are out of reach
+      console.error(`broker ${config.mqtt.url}: ${await probeBroker(config.mqtt.url)}`);
+      console.error(`ingest ${config.sink.url}: ${await probeIngest(config.sink.url)}`);
       return 0;
     }
     const log = createLogger(config.logLevel);
@@ -87,3 +92,37 @@ export const gatewayCommand: Command = {
     return 0;
   },
 };
+
+const PROBE_TIMEOUT_MS = 3000;
+
+/** whether the broker's port takes a TCP (or TLS: mqtts/tls) connection; no MQTT session is opened */
+async function probeBroker(url: string): Promise<string> {
+  const parsed = new URL(url);
+  const secure = parsed.protocol === "mqtts:" || parsed.protocol === "tls:";
+  const port = Number(parsed.port || (secure ? 8883 : 1883));
+  return await new Promise<string>((resolve) => {
+    // the TLS handshake is not completed here: the client certificate may be readable only by the service
+    const socket = netConnect({ host: parsed.hostname, port, timeout: PROBE_TIMEOUT_MS });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve("accepts connections");
+    });
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve(`does not answer within ${PROBE_TIMEOUT_MS} ms`);
+    });
+    socket.once("error", (error: Error & { code?: string }) => resolve(`does not answer (${error.code ?? error.message})`));
+  });
+}
+
+/** the ingest service's /healthz at the sink's origin */
+async function probeIngest(sinkUrl: string): Promise<string> {
+  try {
+    const response = await fetch(new URL("/healthz", sinkUrl), { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    await response.arrayBuffer().catch(() => undefined);
+    return `answers (/healthz ${response.status})`;
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    return `does not answer (${cause ?? (error as Error).name})`;
+  }
+}

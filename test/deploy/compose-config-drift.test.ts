@@ -133,7 +133,10 @@ describe("docker-compose stack", { timeout: 120_000 }, () => {
     expect(config.sink.tokenFile).toBe(`/run/secrets/${(service("gateway").secrets as string[])[0]}`);
     const [, checked] = await commandResults;
     expect(checked?.code, checked?.output).toBe(0);
-    expect((JSON.parse(checked?.output ?? "") as { gatewayId: string }).gatewayId).toBe(config.gatewayId);
+    // the output is the effective config as JSON, then (stderr) what the check found: broker, ingest
+    const json = (checked?.output ?? "").split(/\n(?=broker )/)[0] ?? "";
+    expect((JSON.parse(json) as { gatewayId: string }).gatewayId).toBe(config.gatewayId);
+    expect(checked?.output).toMatch(/\nbroker mqtt:\/\/mosquitto:\d+: /);
   });
 
   it("connects the services at the host names and ports they listen on", () => {
