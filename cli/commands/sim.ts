@@ -67,15 +67,16 @@ export const simCommand: Command = {
     const heartbeatS = numberOption("heartbeat", values.heartbeat, 30, 1, 3600);
 
     console.error(`starting ${devices} simulated device(s) against ${values.broker}, site ${values.site}, speed ${speed}x`);
-    const fleet = await Fleet.start({ devices, brokerUrl: values.broker, siteId: values.site, speed, heartbeatS: Math.round(heartbeatS) });
-    const startedAt = Date.now();
-    const tty = process.stderr.isTTY === true;
+    // signals from before the fleet starts (booting many devices takes a while): a stop then is a clean stop
     let stopping = false;
     const onSignal = () => {
       stopping = true;
     };
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
+    const fleet = await Fleet.start({ devices, brokerUrl: values.broker, siteId: values.site, speed, heartbeatS: Math.round(heartbeatS) });
+    const startedAt = Date.now();
+    const tty = process.stderr.isTTY === true;
     let last: FleetSnapshot | undefined;
     let lastPrintAt = 0;
     try {
