@@ -9,7 +9,7 @@
 import { CborEncoder } from "../../protocol/cbor-encoder.js";
 import { decodeCborValue } from "../../protocol/cbor-decoder.js";
 import type { Baseline } from "../dsp/analyzer.js";
-import { flashCause, PREFERENCE_DOMAIN, type PreferenceStore } from "./device-config.js";
+import { flashCause, PREFERENCE_DOMAIN, writeIfChanged, type PreferenceStore } from "./device-config.js";
 
 export const PREFERENCE_BASELINE_KEY = "bl";
 const MAX_FEATURES = 16;
@@ -54,17 +54,8 @@ export class BaselineKeeper {
   }
 
   #persist(bytes: Uint8Array): void {
-    let stored: ReturnType<PreferenceStore["get"]>;
     try {
-      stored = this.#preferences.get(PREFERENCE_DOMAIN, PREFERENCE_BASELINE_KEY);
-    } catch {
-      stored = undefined; // unknown: write anyway, the write says whether flash works
-    }
-    try {
-      if (!(stored instanceof ArrayBuffer && equalBytes(new Uint8Array(stored), bytes))) {
-        this.#preferences.set(PREFERENCE_DOMAIN, PREFERENCE_BASELINE_KEY, bytes.slice().buffer as ArrayBuffer);
-        this.counters.writes++;
-      }
+      if (writeIfChanged(this.#preferences, PREFERENCE_BASELINE_KEY, bytes)) this.counters.writes++;
       this.#unsaved = undefined;
       this.#flashError = undefined;
     } catch (error) {
@@ -102,10 +93,4 @@ export class BaselineKeeper {
 
 function isNumbers(value: unknown): value is number[] {
   return Array.isArray(value) && value.every((item) => typeof item === "number" && Number.isFinite(item));
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

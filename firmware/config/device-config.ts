@@ -155,6 +155,23 @@ export function flashCause(error: unknown): string {
   return clip(error instanceof Error ? error.message : String(error), MAX_CAUSE_CHARS);
 }
 
+/**
+ * Writes `bytes` under `key` (domain "vw") unless flash already holds them (flash wear); a read that
+ * fails counts as "not the same" (the write then says whether flash works). Returns whether it
+ * wrote; throws what Preference.set throws, for the caller to keep the bytes and count it.
+ */
+export function writeIfChanged(preferences: PreferenceStore, key: string, bytes: Uint8Array): boolean {
+  let stored: ReturnType<PreferenceStore["get"]>;
+  try {
+    stored = preferences.get(PREFERENCE_DOMAIN, key);
+  } catch {
+    stored = undefined;
+  }
+  if (stored instanceof ArrayBuffer && sameBytes(new Uint8Array(stored), bytes)) return false;
+  preferences.set(PREFERENCE_DOMAIN, key, bytes.slice().buffer as ArrayBuffer);
+  return true;
+}
+
 /** Holds the config in force; decides on each received config; persists accepted ones. */
 export class ConfigKeeper {
   readonly #preferences: PreferenceStore;
@@ -277,17 +294,8 @@ export class ConfigKeeper {
   }
 
   #persist(bytes: Uint8Array): void {
-    let stored: ReturnType<PreferenceStore["get"]>;
     try {
-      stored = this.#preferences.get(PREFERENCE_DOMAIN, PREFERENCE_CONFIG_KEY);
-    } catch {
-      stored = undefined; // unknown: write anyway, the write says whether flash works
-    }
-    try {
-      if (!(stored instanceof ArrayBuffer && sameBytes(new Uint8Array(stored), bytes))) {
-        this.#preferences.set(PREFERENCE_DOMAIN, PREFERENCE_CONFIG_KEY, bytes.slice().buffer as ArrayBuffer);
-        this.counters.persistWrites++;
-      }
+      if (writeIfChanged(this.#preferences, PREFERENCE_CONFIG_KEY, bytes)) this.counters.persistWrites++;
       this.#unsavedBytes = undefined;
       this.#flashError = undefined;
     } catch (error) {
