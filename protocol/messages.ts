@@ -7,6 +7,7 @@
 // uint32 per boot), s (sequence number: per boot, +1 per published message of any kind),
 // t (device clock, ms since the Unix epoch; 0 until SNTP has set the clock).
 import { PAYLOAD_VERSION } from "./limits.js";
+import type { OtaState } from "./ota.js";
 
 /** The version this build speaks, as a type: PAYLOAD_VERSION. */
 export type PayloadVersion = typeof PAYLOAD_VERSION;
@@ -104,6 +105,16 @@ export interface Status extends Envelope {
   /** last error: why the last config was rejected, and/or what the device could not keep in flash
    * ("cfg not saved: nvs set fail"); absent when there is none */
   er?: string;
+  /** running app slot (0 or 1) where the device has A/B slots; absent on a build without OTA */
+  sl?: 0 | 1;
+  /** OTA state (protocol/ota.ts OtaState); absent on a build without OTA */
+  os?: OtaState;
+  /** the release version the OTA state is about (offered, downloading, pending, refused...) */
+  ot?: string;
+  /** download progress, bytes of the image written */
+  op?: number;
+  /** why the last update was refused, failed or rolled back (protocol/ota.ts OTA_REASONS) */
+  oe?: string;
 }
 
 /** The Last Will: published by the broker when the device vanishes. No sequence: the broker sends it. */

@@ -4,6 +4,7 @@ import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { ALERT_KINDS, MACHINE_CLASSES, type Alert, type DeviceConfig, type Status, type Telemetry, type Will } from "../messages.js";
 import { ID_MAX_LENGTH, ID_PATTERN } from "../topics.js";
 import { MAX_BANDS, PAYLOAD_VERSION } from "../limits.js";
+import { OTA_STATES } from "../ota.js";
 
 const UINT32_MAX = 4294967295;
 /** Largest device timestamp accepted: year 2100, ms. */
@@ -71,6 +72,11 @@ export const StatusSchema = Type.Object(
     be: Type.Array(Type.Integer({ minimum: 0, maximum: 50_000 }), { maxItems: MAX_BANDS + 1 }),
     cv: U32,
     er: Type.Optional(Type.String({ maxLength: 96 })),
+    sl: Type.Optional(Type.Union([Type.Literal(0), Type.Literal(1)])),
+    os: Type.Optional(Type.Union(OTA_STATES.map((state) => Type.Literal(state)))),
+    ot: Type.Optional(Type.String({ maxLength: 24 })),
+    op: Type.Optional(U32),
+    oe: Type.Optional(Type.String({ maxLength: 64 })),
   },
   { additionalProperties: false },
 );
