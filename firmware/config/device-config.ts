@@ -2,9 +2,9 @@
 //
 // A config arrives retained on .../cfg as CBOR (protocol/messages.ts DeviceConfig). It is all or
 // nothing: one unknown key or one out-of-range value rejects the whole config, the one in force
-// stays, and the app publishes a status whose "er" names the field. The ranges are the protocol
-// schema's (protocol/schema/device-schema.ts) plus the cross-field rules a schema cannot say
-// (window a power of two, hop <= window, warning < alarm, baseline mean/sd of equal length).
+// stays, and the app publishes a status whose "er" names the field. The rules, cross-field ones
+// included (window a power of two, hop <= window, warning < alarm, baseline mean/sd of equal
+// length), are the one table of protocol/config-fields.ts that the gateway and the cloud apply too.
 // Only configs with a version (cv) above the one in force are applied; the same cv again (the broker
 // re-delivers the retained config after every reconnect) is ignored without an error.
 // Clearing: an empty payload is what the broker delivers when the retained message is deleted, and
@@ -18,8 +18,9 @@
 // succeeds; a read that fails at boot runs on build defaults, counted (loadFailures).
 import { decodeCborValue, CborDecodeError } from "../../protocol/cbor-decoder.js";
 import type { CborValue } from "../../protocol/cbor-encoder.js";
-import { MAX_CONFIG_MESSAGE_BYTES, PAYLOAD_VERSION } from "../../protocol/limits.js";
-import { CONFIG_RESET_KEYS, MACHINE_CLASSES, type DeviceConfig, type MachineClass, type RangeG } from "../../protocol/messages.js";
+import { MAX_CONFIG_MESSAGE_BYTES } from "../../protocol/limits.js";
+import { checkDeviceConfig } from "../../protocol/config-fields.js";
+import type { DeviceConfig, MachineClass, RangeG } from "../../protocol/messages.js";
 
 /** The config in force: every field has a value (build defaults under the accepted config). */
 export interface EffectiveConfig {
@@ -57,52 +58,13 @@ export const BUILD_DEFAULTS: EffectiveConfig = {
 
 export type ConfigCheck = { ok: true; config: DeviceConfig } | { ok: false; error: string };
 
-const UINT32_MAX = 4294967295;
-const CENTI_MAX = 10_000_000;
-const MAX_BASELINE_FEATURES = 16;
-const KNOWN_KEYS = ["v", "cv", "r", "g", "w", "h", "mc", "tw", "ta", "tn", "hb", "bm", "bs", "lw", "reset"];
-
-function isInteger(value: CborValue, min: number, max: number): value is number {
-  return typeof value === "number" && Number.isInteger(value) && value >= min && value <= max;
-}
-
-function isNumberList(value: CborValue, min: number): value is number[] {
-  if (!Array.isArray(value) || value.length > MAX_BASELINE_FEATURES) return false;
-  for (const item of value) if (typeof item !== "number" || !Number.isFinite(item) || item < min) return false;
-  return true;
-}
-
-/** Checks a decoded config against the contract; `windowInForce` bounds the hop when w is absent. */
+/**
+ * Checks a decoded config against the contract's one field table (protocol/config-fields.ts, the
+ * same rules the gateway and the cloud apply); `windowInForce` bounds the hop when w is absent.
+ */
 export function checkConfig(value: CborValue, windowInForce: number): ConfigCheck {
-  if (value === null || typeof value !== "object" || Array.isArray(value) || value instanceof Uint8Array) {
-    return { ok: false, error: "config: expected a map" };
-  }
-  const record = value as { readonly [key: string]: CborValue };
-  for (const key of Object.keys(record)) if (!KNOWN_KEYS.includes(key)) return { ok: false, error: `${key}: unknown field` };
-  const bad = (key: string, want: string): ConfigCheck => ({ ok: false, error: `${key}: want ${want}` });
-  if (record.v !== PAYLOAD_VERSION) return bad("v", `${PAYLOAD_VERSION}`);
-  if (!isInteger(record.cv, 1, UINT32_MAX)) return bad("cv", "an integer 1..4294967295");
-  const has = (key: string) => record[key] !== undefined;
-  if (has("reset")) {
-    if (record.reset !== true) return bad("reset", "true (leave it out otherwise)");
-    for (const key of Object.keys(record)) if (!CONFIG_RESET_KEYS.includes(key)) return { ok: false, error: `${key}: not allowed beside reset` };
-    return { ok: true, config: record as unknown as DeviceConfig };
-  }
-  if (has("r") && !isInteger(record.r, 100, 6400)) return bad("r", "an integer 100..6400 Hz");
-  if (has("g") && ![2, 4, 8, 16].includes(record.g as number)) return bad("g", "2, 4, 8 or 16");
-  if (has("w") && !(isInteger(record.w, 256, 4096) && (record.w & (record.w - 1)) === 0)) return bad("w", "a power of two 256..4096");
-  const window = has("w") ? (record.w as number) : windowInForce;
-  if (has("h") && !isInteger(record.h, 16, window)) return bad("h", `an integer 16..${window} (the window)`);
-  if (has("mc") && !MACHINE_CLASSES.includes(record.mc as MachineClass)) return bad("mc", MACHINE_CLASSES.join(", "));
-  for (const key of ["tw", "ta", "tn"]) if (has(key) && !isInteger(record[key], 1, CENTI_MAX)) return bad(key, `an integer 1..${CENTI_MAX} (centi)`);
-  if (has("tw") && has("ta") && (record.tw as number) >= (record.ta as number)) return bad("tw", "less than ta");
-  if (has("hb") && !isInteger(record.hb, 1, 86_400)) return bad("hb", "an integer 1..86400 s");
-  if (has("lw") && !isInteger(record.lw, 0, 100_000)) return bad("lw", "an integer 0..100000");
-  if (has("bm") !== has("bs")) return bad(has("bm") ? "bs" : "bm", "present together with " + (has("bm") ? "bm" : "bs"));
-  if (has("bm") && !isNumberList(record.bm, -Infinity)) return bad("bm", `up to ${MAX_BASELINE_FEATURES} finite numbers`);
-  if (has("bs") && !isNumberList(record.bs, 0)) return bad("bs", `up to ${MAX_BASELINE_FEATURES} finite numbers >= 0`);
-  if (has("bm") && (record.bm as number[]).length !== (record.bs as number[]).length) return bad("bs", "as many values as bm");
-  return { ok: true, config: record as unknown as DeviceConfig };
+  const check = checkDeviceConfig(value, windowInForce);
+  return check.ok ? { ok: true, config: value as unknown as DeviceConfig } : { ok: false, error: check.error };
 }
 
 /** Build defaults under an accepted config (fields it leaves out take the build default). */

@@ -5,6 +5,7 @@ import { ALERT_KINDS, MACHINE_CLASSES, type Alert, type DeviceConfig, type Statu
 import { ID_MAX_LENGTH, ID_PATTERN } from "../topics.js";
 import { MAX_BANDS, PAYLOAD_VERSION } from "../limits.js";
 import { OTA_STATES } from "../ota.js";
+import { CONFIG_FIELDS } from "../config-fields.js";
 
 const UINT32_MAX = 4294967295;
 /** Largest device timestamp accepted: year 2100, ms. */
@@ -91,24 +92,26 @@ export const WillSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const Thresh = Type.Integer({ minimum: 1, maximum: 10_000_000 });
+// The config's ranges come from the one field table (../config-fields.ts); the rules between fields
+// (h <= window, tw < ta, bm with bs, the tombstone alone) are checked by checkDeviceConfig after
+// this schema (validate.ts), the same function the device runs.
+const int = (key: "cv" | "r" | "w" | "h" | "tw" | "ta" | "tn" | "hb" | "lw") => Type.Integer({ minimum: CONFIG_FIELDS[key].min, maximum: CONFIG_FIELDS[key].max });
 export const DeviceConfigSchema = Type.Object(
   {
     v: Type.Literal(PAYLOAD_VERSION),
-    cv: Type.Integer({ minimum: 1, maximum: UINT32_MAX }),
-    r: Type.Optional(Type.Integer({ minimum: 100, maximum: 6400 })),
+    cv: int("cv"),
+    r: Type.Optional(int("r")),
     g: Type.Optional(Type.Union([Type.Literal(2), Type.Literal(4), Type.Literal(8), Type.Literal(16)])),
-    w: Type.Optional(Type.Integer({ minimum: 256, maximum: 4096 })),
-    h: Type.Optional(Type.Integer({ minimum: 16, maximum: 4096 })),
+    w: Type.Optional(int("w")),
+    h: Type.Optional(int("h")),
     mc: Type.Optional(Type.Union(MACHINE_CLASSES.map((c) => Type.Literal(c)))),
-    tw: Type.Optional(Thresh),
-    ta: Type.Optional(Thresh),
-    tn: Type.Optional(Thresh),
-    hb: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
-    bm: Type.Optional(Type.Array(Type.Number(), { maxItems: 16 })),
-    bs: Type.Optional(Type.Array(Type.Number({ minimum: 0 }), { maxItems: 16 })),
-    lw: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
-    // the tombstone ("back to build defaults"); that it comes alone is checked in validate.ts
+    tw: Type.Optional(int("tw")),
+    ta: Type.Optional(int("ta")),
+    tn: Type.Optional(int("tn")),
+    hb: Type.Optional(int("hb")),
+    bm: Type.Optional(Type.Array(Type.Number(), { maxItems: CONFIG_FIELDS.bm.maxItems })),
+    bs: Type.Optional(Type.Array(Type.Number({ minimum: CONFIG_FIELDS.bs.min }), { maxItems: CONFIG_FIELDS.bs.maxItems })),
+    lw: Type.Optional(int("lw")),
     reset: Type.Optional(Type.Literal(true)),
   },
   { additionalProperties: false },

@@ -6,11 +6,14 @@ import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { ContractError, ContractErrorCode } from "../errors.js";
 import { MAX_DEVICE_MESSAGE_BYTES, PAYLOAD_VERSION } from "../limits.js";
 import type { DeviceTopicKind } from "../topics.js";
-import { CONFIG_RESET_KEYS, type Alert, type DeviceConfig, type Status, type Telemetry, type Will } from "../messages.js";
+import { CONFIG_FIELDS, checkDeviceConfig, type ConfigValue } from "../config-fields.js";
+import type { Alert, DeviceConfig, Status, Telemetry, Will } from "../messages.js";
 import type { BatchRecord, GatewayEvent, GatewayStatus, RecordKind } from "../batch.js";
 import { AlertSchema, DeviceConfigSchema, StatusSchema, TelemetrySchema, WillSchema } from "./device-schema.js";
 import { BatchRecordEnvelopeSchema, BatchSchema, GatewayEventSchema, GatewayStatusSchema } from "./batch-schema.js";
 import { scanCbor, DEFAULT_SCAN_LIMITS, type ScanLimits } from "./cbor-scan.js";
+import { ReadingSchema } from "./reading-schema.js";
+import { RESERVED_MEASUREMENT_PREFIX, RESERVED_READING_FIELDS, RESERVED_READING_TAGS, type Reading } from "../readings.js";
 
 /** Standard CBOR both ways: no cbor-x records or tags, maps decode to plain objects. */
 export const cborOptions = {
@@ -122,7 +125,7 @@ export function validateDevicePayload(kind: DeviceTopicKind | "will", value: unk
       else message = { kind: "status", payload: assertSchema<Status>(StatusSchema, value, prefix) };
       break;
     case "cfg":
-      message = { kind, payload: checkConfigReset(assertSchema<DeviceConfig>(DeviceConfigSchema, value, prefix), prefix) };
+      message = { kind, payload: checkConfigRules(assertSchema<DeviceConfig>(DeviceConfigSchema, value, prefix), prefix) };
       break;
   }
   if (expectedDevice !== undefined && message.kind !== "cfg" && message.payload.d !== expectedDevice) {
@@ -131,12 +134,14 @@ export function validateDevicePayload(kind: DeviceTopicKind | "will", value: unk
   return message;
 }
 
-/** The tombstone carries v and cv only: a setting beside reset would be silently dropped, so it is refused. */
-function checkConfigReset(config: DeviceConfig, prefix: string): DeviceConfig {
-  if (config.reset !== true) return config;
-  for (const key of Object.keys(config)) {
-    if (!CONFIG_RESET_KEYS.includes(key)) throw new ContractError(ContractErrorCode.Schema, `${prefix}/${key}`, "not allowed beside reset (a reset carries only v and cv)");
-  }
+/**
+ * The rules the schema cannot say (the tombstone alone, h <= window, tw < ta, bm with bs), from the
+ * one field table the device applies (../config-fields.ts). The gateway and the cloud do not know
+ * the window a device runs with: a hop is checked against this config's w, else the largest window.
+ */
+function checkConfigRules(config: DeviceConfig, prefix: string): DeviceConfig {
+  const check = checkDeviceConfig(config as unknown as ConfigValue, CONFIG_FIELDS.w.max);
+  if (!check.ok) throw new ContractError(ContractErrorCode.Schema, `${prefix}/${check.key}`, check.error.slice(check.key.length + 2));
   return config;
 }
 
@@ -165,6 +170,7 @@ const deviceKindOf: Record<RecordKind, DeviceTopicKind | null> = {
   status: "status",
   gw: null,
   event: null,
+  read: null,
 };
 
 /** Validates one batch record and its payload; `index` names it in error paths (/recs/7/p/u/1). */
@@ -177,9 +183,37 @@ export function validateRecord(value: unknown, index: number): BatchRecord {
   } else if (record.k === "gw") {
     checkVersion(record.p, `${prefix}/p`);
     assertSchema<GatewayStatus>(GatewayStatusSchema, record.p, `${prefix}/p`);
+  } else if (record.k === "read") {
+    validateReading(record.p, record.d, `${prefix}/p`);
   } else {
     checkVersion(record.p, `${prefix}/p`);
     assertSchema<GatewayEvent>(GatewayEventSchema, record.p, `${prefix}/p`);
   }
   return record;
+}
+
+/** Validates a southbound reading (schema, then the rules a schema cannot say); `expectedSource`: the record's d. */
+export function validateReading(value: unknown, expectedSource?: string, prefix = ""): Reading {
+  checkVersion(value, prefix);
+  const reading = assertSchema<Reading>(ReadingSchema, value, prefix);
+  if (expectedSource !== undefined && reading.d !== expectedSource) {
+    throw new ContractError(ContractErrorCode.DeviceMismatch, `${prefix}/d`, `source "${reading.d}" does not match the record's "${expectedSource}"`);
+  }
+  if (reading.m.startsWith(RESERVED_MEASUREMENT_PREFIX)) {
+    throw new ContractError(ContractErrorCode.Schema, `${prefix}/m`, `measurement "${reading.m}": names starting with ${RESERVED_MEASUREMENT_PREFIX} are vibewatch's own`);
+  }
+  const seen = new Set<string>();
+  for (const key of ["f", "i", "o"] as const) {
+    for (const name of Object.keys(reading[key] ?? {})) {
+      if (RESERVED_READING_FIELDS.includes(name)) throw new ContractError(ContractErrorCode.Schema, `${prefix}/${key}/${name}`, `field name "${name}" is reserved (${RESERVED_READING_FIELDS.join(", ")})`);
+      if (seen.has(name)) throw new ContractError(ContractErrorCode.Schema, `${prefix}/${key}/${name}`, `field "${name}" appears with two types`);
+      seen.add(name);
+    }
+  }
+  if (seen.size === 0) throw new ContractError(ContractErrorCode.Schema, `${prefix}/f`, "a reading needs at least one field");
+  for (const name of Object.keys(reading.g ?? {})) {
+    if (RESERVED_READING_TAGS.includes(name)) throw new ContractError(ContractErrorCode.Schema, `${prefix}/g/${name}`, `tag "${name}" is reserved (${RESERVED_READING_TAGS.join(", ")})`);
+    if (seen.has(name)) throw new ContractError(ContractErrorCode.Schema, `${prefix}/g/${name}`, `"${name}" is both a tag and a field`);
+  }
+  return reading;
 }
