@@ -14,6 +14,8 @@ export interface ManagedProcessOptions {
   /** resolves once the service answers */
   ready: () => Promise<boolean>;
   readyTimeoutMs?: number;
+  /** run as this user (a server that refuses root, e.g. PostgreSQL, when the tests run as root) */
+  user?: { uid: number; gid: number };
 }
 
 export class ManagedProcess {
@@ -43,7 +45,7 @@ export class ManagedProcess {
   async start(): Promise<void> {
     if (this.running) return;
     const log = openSync(this.logPath, "a");
-    const child = spawn(this.options.command, this.options.args(this.dir), { stdio: ["ignore", log, log] });
+    const child = spawn(this.options.command, this.options.args(this.dir), { stdio: ["ignore", log, log], ...this.options.user });
     closeSync(log);
     this.#child = child;
     this.#exited = new Promise((resolve) => child.once("exit", () => resolve()));

@@ -1,0 +1,138 @@
+// `vibewatch fleet`: the fleet service (`--config F`) and the commands that talk to it
+// (devices, config set/unset, label). Clients read the service's URL from --url or VW_FLEET_URL and
+// the operator token from --token-file or VW_FLEET_TOKEN (never from argv: it would show in ps).
+import { readFileSync } from "node:fs";
+import type { Command } from "../command.js";
+import { parseCommandArgs, UsageError } from "../command.js";
+import { buildFleetApp } from "../../cloud/fleet/app.js";
+import { FleetConfigError, loadFleetConfig } from "../../cloud/fleet/load-config.js";
+import { FleetApiError, FleetClient } from "../../cloud/fleet/fleet-client.js";
+import { ConfigInputError, checkFields, parseAssignments, SETTABLE_KEYS } from "../../cloud/fleet/config-input.js";
+import type { DeviceView } from "../../cloud/fleet/fleet-view.js";
+
+const DEFAULT_URL = "http://127.0.0.1:8490";
+
+const help = `Usage: vibewatch fleet --config <file>                      run the fleet service
+       vibewatch fleet devices [--site S] [--json]              list the fleet
+       vibewatch fleet config set --site S [--device D] key=value…
+       vibewatch fleet config set --group G key=value…
+       vibewatch fleet config unset --site S [--device D] | --group G
+       vibewatch fleet label --site S --device D group[,group…]
+
+The fleet service keeps the inventory (what each device reports through its site gateway) and the
+desired configuration per site, group (device labels) or device, and hands each gateway its site's
+configs (retained on …/cfg, so a device that is offline gets its config when it returns).
+A config is checked against the device's own rules before anything is stored or sent.
+Settable keys: ${SETTABLE_KEYS.join(", ")} (protocol/README.md).
+
+Options:
+  --config <file>       service config (cloud/fleet/sample-config.yaml); VW_FLEET_STORAGE_URL
+                        overrides the PostgreSQL URL
+  --url <url>           the fleet service (default VW_FLEET_URL or ${DEFAULT_URL})
+  --token-file <file>   operator token (default: VW_FLEET_TOKEN)
+  --site, --device, --group, --json
+  -h, --help            this text`;
+
+function client(values: { url?: string; "token-file"?: string }): FleetClient {
+  const url = values.url ?? process.env.VW_FLEET_URL ?? DEFAULT_URL;
+  const token = values["token-file"] !== undefined ? readFileSync(values["token-file"], "utf8").trim() : process.env.VW_FLEET_TOKEN;
+  if (!token) throw new UsageError("no operator token: give --token-file or set VW_FLEET_TOKEN");
+  return new FleetClient(url, token);
+}
+
+function table(devices: DeviceView[]): string {
+  const rows = devices.map((d) => [
+    d.site, d.device, d.online ? "online" : "offline", d.fw ?? "-", d.slot === undefined ? "-" : String(d.slot),
+    d.cfgVersion === undefined ? "-" : String(d.cfgVersion), d.cfgDesired === null ? "-" : String(d.cfgDesired), d.drift ? "drift" : "",
+    d.seenMs === undefined ? "never" : new Date(d.seenMs).toISOString(), d.lastError ?? "",
+  ]);
+  const head = ["SITE", "DEVICE", "STATE", "FW", "SLOT", "CFG", "DESIRED", "", "LAST SEEN", "LAST ERROR"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  return [head, ...rows].map((r) => r.map((cell, i) => cell.padEnd(widths[i] as number)).join("  ").trimEnd()).join("\n");
+}
+
+async function serve(configPath: string | undefined): Promise<number> {
+  let config;
+  try {
+    config = loadFleetConfig(configPath);
+  } catch (error) {
+    if (error instanceof FleetConfigError) {
+      console.error(`vibewatch fleet: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  let stopSignal: string | undefined;
+  let onStop: ((signal: string) => void) | undefined;
+  const onSignal = (signal: string) => {
+    if (stopSignal) return;
+    stopSignal = signal;
+    onStop?.(signal);
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  const app = await buildFleetApp({ config, defaultMetrics: true });
+  await app.listen({ host: config.listen.host, port: config.listen.port });
+  return await new Promise<number>((resolve) => {
+    const stop = (signal: string) => {
+      app.log.info({ signal }, "shutting down");
+      app.close().then(() => resolve(0), () => resolve(1));
+    };
+    if (stopSignal) stop(stopSignal);
+    else onStop = stop;
+  });
+}
+
+export const fleetCommand: Command = {
+  name: "fleet",
+  summary: "the fleet service (inventory, desired configuration) and its commands",
+  help,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      { config: { type: "string" }, url: { type: "string" }, "token-file": { type: "string" }, site: { type: "string" }, device: { type: "string" }, group: { type: "string" }, json: { type: "boolean" } },
+      true,
+    );
+    if (values.help) {
+      console.log(help);
+      return 0;
+    }
+    const [verb, sub, ...rest] = positionals;
+    try {
+      if (verb === undefined) return await serve(values.config);
+      if (verb === "devices") {
+        const { devices } = await client(values).devices(values.site);
+        console.log(values.json ? JSON.stringify(devices, null, 2) : table(devices));
+        return 0;
+      }
+      if (verb === "label") {
+        if (!values.site || !values.device || sub === undefined) throw new UsageError("label needs --site, --device and group[,group…]");
+        await client(values).setLabels(values.site, values.device, sub.split(",").filter((g) => g !== ""));
+        return 0;
+      }
+      if (verb === "config" && (sub === "set" || sub === "unset")) {
+        const scope = values.group !== undefined ? { group: values.group } : values.site !== undefined ? { site: values.site, ...(values.device ? { device: values.device } : {}) } : undefined;
+        if (!scope || (values.group !== undefined && (values.site !== undefined || values.device !== undefined))) throw new UsageError("config set needs --site S [--device D], or --group G alone");
+        if (sub === "set" && rest.length === 0) throw new UsageError("config set needs key=value…");
+        if (sub === "unset" && rest.length > 0) throw new UsageError("config unset takes no key=value");
+        const fields = sub === "set" ? parseAssignments(rest) : {};
+        // refused here, with the field named, before anything is sent
+        checkFields(fields);
+        const { revision } = await client(values).setConfig({ scope, fields });
+        console.log(`stored as revision ${revision}: the site gateways deliver it on their next sync`);
+        return 0;
+      }
+      throw new UsageError(`unknown fleet command "${[verb, sub].filter(Boolean).join(" ")}"`);
+    } catch (error) {
+      if (error instanceof ConfigInputError) {
+        console.error(`vibewatch fleet: config refused: ${error.message}`);
+        return 2;
+      }
+      if (error instanceof FleetApiError) {
+        console.error(`vibewatch fleet: ${error.message}`);
+        return 1;
+      }
+      throw error;
+    }
+  },
+};
