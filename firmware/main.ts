@@ -17,6 +17,9 @@ import { VibrationAnalyzer } from "./dsp/analyzer.js";
 import { DeviceApp } from "./app/device-app.js";
 import { timerScheduler } from "./app/timer-scheduler.js";
 import { uptimeClock } from "./app/uptime-clock.js";
+import { moddablePlatform } from "./ota/moddable-platform.js";
+import { rollBackPendingBoot } from "./ota/ota-agent.js";
+import { OTA_REASONS } from "../protocol/ota.js";
 
 const FIRMWARE_VERSION = "0.2.0";
 /** before this the clock has not been set (ms, 2020-01-01) */
@@ -26,12 +29,21 @@ export default function main(): void {
   const build = readBuildConfig(config);
   const bus = build.spi ? { ...build.spi, io: SPI } : { ...device.I2C.default, io: SMBus };
   const options = { sensor: bus, rateHz: BUILD_DEFAULTS.sampleRateHz, rangeG: BUILD_DEFAULTS.rangeG };
-  const sensor = build.sensorPart === "adxl345" ? new Adxl345(options) : new Lis3dh(options);
+  // OTA only in a build with a release key (ota_key=04…: firmware/README.md, "Updates over the air")
+  const ota = config.ota_key ? { board: String(config.ota_board || "esp32"), platform: moddablePlatform(String(config.ota_key)) } : undefined;
+  let sensor: Adxl345 | Lis3dh;
+  try {
+    sensor = build.sensorPart === "adxl345" ? new Adxl345(options) : new Lis3dh(options);
+  } catch (error) {
+    // a new image whose sensor check fails rolls back now (this does not return on the device)
+    if (ota && rollBackPendingBoot(ota.platform, Preference, `${OTA_REASONS.selfTestSensor}: ${(error as Error).message}`)) return;
+    throw error;
+  }
   const { windowSamples, hopSamples, learningWindows } = BUILD_DEFAULTS;
   const analyzer = new VibrationAnalyzer({ sampleRateHz: sensor.sampleRateHz, windowSamples, hopSamples, learningWindows });
   const sampler = new FifoSampler({ sensor, analyzer });
   const freeMemory = Instrumentation.map("System Free Memory");
-  new DeviceApp({
+  const app = new DeviceApp({
     deviceId: build.deviceId,
     siteId: build.siteId,
     firmwareVersion: FIRMWARE_VERSION,
@@ -47,5 +59,8 @@ export default function main(): void {
     uptimeMs: uptimeClock(() => Time.ticks),
     freeMemoryBytes: () => Instrumentation.get(freeMemory) ?? 0,
     rssiDbm: () => Net.get("RSSI"),
-  }).start();
+    ota,
+  });
+  app.ota?.sensorIdentified(true);
+  app.start();
 }

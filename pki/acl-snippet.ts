@@ -13,6 +13,9 @@ export function gatewayAclBlock(gateway: string, site?: string): string {
     `user ${GATEWAY_CN_PREFIX}${gateway}`,
     `topic read vw/v1/${siteSegment}/+/#`,
     `topic write vw/v1/${siteSegment}/+/cfg`,
+    // OTA offers (retained) and chunk replies (issue 15); the requests (otareq) are covered by the read
+    `topic write vw/v1/${siteSegment}/+/ota`,
+    `topic write vw/v1/${siteSegment}/+/otadata`,
     `topic write vw/v1/${siteSegment}/_gw/${gateway}/#`,
     "",
   ].join("\n");

@@ -10,7 +10,8 @@ export const PRIVATE_DIR_MODE = 0o700;
 
 /** Names that hold secrets inside a PKI directory. */
 export function isSecretFile(name: string): boolean {
-  return name === "ca.key" || name === "key.pem" || name.endsWith("-key.der") || name.endsWith(".token");
+  // *.key: the CA's key and the release-signing key (pki/release-key.ts)
+  return name.endsWith(".key") || name === "key.pem" || name.endsWith("-key.der") || name.endsWith(".token");
 }
 
 export function ensurePrivateDir(path: string): void {

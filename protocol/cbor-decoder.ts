@@ -19,6 +19,12 @@ export interface CborDecodeLimits {
 /** Enough for a config with a 16-feature baseline; small enough for an ESP32's heap. */
 export const DEVICE_DECODE_LIMITS: CborDecodeLimits = { maxBytes: 1024, maxDepth: 4, maxItems: 32, maxStringBytes: 96 };
 
+/**
+ * OTA messages on the device (protocol/ota.ts): an offer carries the manifest and signature as byte
+ * strings, a chunk reply up to OTA_MAX_CHUNK_BYTES of image; flat maps, few keys.
+ */
+export const OTA_DECODE_LIMITS: CborDecodeLimits = { maxBytes: 1024 + 64, maxDepth: 2, maxItems: 16, maxStringBytes: 1024 };
+
 export class CborDecodeError extends Error {
   readonly offset: number;
   constructor(offset: number, message: string) {

@@ -27,6 +27,11 @@ export const simulatedHostModules: Record<string, string> = {
   "embedded:io/socket/tcp/tls": "firmware/sim/host/tls-socket.ts",
   preference: "firmware/sim/host/preference.ts",
   net: "firmware/sim/host/net.ts",
+  flash: "firmware/sim/host/flash.ts",
+  crypt: "firmware/sim/host/crypt.ts",
+  ecdsa: "firmware/sim/host/ecdsa.ts",
+  curve: "firmware/sim/host/curve.ts",
+  ecp: "firmware/sim/host/ecp.ts",
 };
 
 function hostModulesPlugin(extra: Record<string, string>): Plugin {

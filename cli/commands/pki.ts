@@ -11,6 +11,7 @@ import { gatewayAclBlock } from "../../pki/acl-snippet.js";
 import { PkiLayout, type EntityKind } from "../../pki/layout.js";
 import { checkModes, formatMode } from "../../pki/secret-files.js";
 import { checkOpenssl } from "../../pki/openssl.js";
+import { createReleaseKey } from "../../pki/release-key.js";
 
 const subcommandHelp: Record<string, string> = {
   init: `Usage: vibewatch pki init --dir <dir> [--name <CA name>] [--days <n>] [--crl-days <n>]
@@ -53,6 +54,13 @@ Creates a gateway's bearer token for the ingest service. The token is written on
 salted hash line for the ingest config (gateways[].tokenHash) is printed and kept in <id>.hash.
   --rotate   replace an existing token
   --stdout   print the token to stdout instead of writing the file (to pipe into a secret store)`,
+  "release-key": `Usage: vibewatch pki release-key --out <dir>
+
+Creates the firmware release-signing key pair (ECDSA P-256), apart from the TLS CA:
+  <dir>/release-signing.key      private key (PKCS#8 PEM, 0600): for \`vibewatch release sign --key\`
+  <dir>/release-signing.pub.pem  public key (PEM): the gateways' ota.releasePublicKeyFile
+  <dir>/release-signing.pub.raw  public key as the 65-byte point 0x04||X||Y: built into the device firmware
+Refuses to overwrite an existing key. The private key is never printed; keep <dir> offline.`,
 };
 
 const help = `Usage: vibewatch pki <subcommand> --dir <pki dir> [options]
@@ -69,6 +77,7 @@ Subcommands:
   revoke          revoke a certificate and regenerate the CRL
   crl             regenerate the CRL
   token           a gateway bearer token (file, 0600) and its hash for the ingest config
+  release-key     the firmware release-signing key pair (ECDSA P-256, --out <dir>), apart from the CA
 
 Run \`vibewatch pki <subcommand> --help\` for its options.`;
 
@@ -215,6 +224,14 @@ async function runSubcommand(subcommand: string, argv: string[]): Promise<number
       say(`hash for the ingest config (also in ${created.hashFile}):\n\n${created.configSnippet}`);
       return 0;
     }
+    case "release-key": {
+      const { values } = parseCommandArgs(argv, { out: { type: "string" } });
+      const out = requireString(values.out, "out");
+      const files = createReleaseKey(out);
+      // paths only: the key itself never reaches the terminal
+      console.log(`release-signing key pair created (ECDSA P-256):\n  private ${files.privateKey} (0600, keep offline)\n  public  ${files.publicPem} (gateway ota.releasePublicKeyFile)\n  device  ${files.publicRaw} (65-byte point, built into the firmware)`);
+      return 0;
+    }
     default:
       throw new UsageError(`unknown subcommand "${subcommand}" (try: ${Object.keys(subcommandHelp).join(", ")})`);
   }
@@ -222,7 +239,7 @@ async function runSubcommand(subcommand: string, argv: string[]): Promise<number
 
 export const pkiCommand: Command = {
   name: "pki",
-  summary: "fleet CA: device/gateway/server certificates, revocation and CRL, gateway tokens",
+  summary: "fleet CA: device/gateway/server certificates, revocation and CRL, gateway tokens; release-signing key",
   help,
   async run(argv) {
     const [subcommand, ...rest] = argv;

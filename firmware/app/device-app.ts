@@ -7,6 +7,9 @@
 // Flash (Preference, NVS) failures never throw out of the keepers: they are counted here
 // (persistFailures, loadFailures), reported in the status's "er" until a write succeeds, and the
 // heartbeat tries the refused writes again.
+//   .../ota, .../otadata -> OtaAgent (firmware/ota/; only when options.ota is given): chunk requests
+//                       go QoS 0 outside the ring, and only while the ring has nothing waiting;
+//                       each OTA state change -> status (sl, os, ot, op, oe)
 // Boot id: a random uint32 per boot. Sequence: one counter per boot for every message kind.
 // The clock, timers, free memory and RSSI are injected (Moddable modules on the device, the
 // simulated board in XS), so the same code runs in both places.
@@ -17,6 +20,10 @@ import { MqttSession, type MqttSessionOptions, type SessionScheduler } from "../
 import { ConfigKeeper, type EffectiveConfig, type PreferenceStore } from "../config/device-config.js";
 import { BaselineKeeper } from "../config/baseline-store.js";
 import { MessageBuilder } from "./message-builder.js";
+import { OtaAgent, type OtaAgentOptions } from "../ota/ota-agent.js";
+
+/** what the app needs to run the OTA agent; the rest of the agent's options are the app's own */
+export type DeviceOtaOptions = Pick<OtaAgentOptions, "board" | "platform" | "selfTestDeadlineMs" | "progressIntervalMs" | "drainTimeoutMs" | "maxChunkBytes">;
 
 /** the sampler as the app uses it (firmware/drivers/sampler.ts FifoSampler) */
 export interface WindowSource {
@@ -62,6 +69,8 @@ export interface DeviceAppOptions {
   freeMemoryBytes: () => number;
   rssiDbm: () => number;
   defaults?: EffectiveConfig;
+  /** the OTA agent's board and platform; absent: a build without OTA */
+  ota?: DeviceOtaOptions;
 }
 
 export class DeviceApp {
@@ -69,6 +78,8 @@ export class DeviceApp {
   readonly session: MqttSession;
   readonly config: ConfigKeeper;
   readonly messages: MessageBuilder;
+  /** the OTA agent, when the build has one */
+  readonly ota: OtaAgent | undefined;
   readonly #options: DeviceAppOptions;
   readonly #baseline: BaselineKeeper;
   readonly #topics: { tele: string; alert: string; status: string; cfg: string };
@@ -88,17 +99,26 @@ export class DeviceApp {
     this.ring = new MessageRing(options.ring);
     this.config = new ConfigKeeper(options.preferences, options.defaults);
     this.#baseline = new BaselineKeeper(options.preferences);
+    this.ota = options.ota ? this.#makeAgent(options.ota) : undefined;
     this.session = new MqttSession({
       ...options.network,
       clientId: id,
       will: { topic: this.#topics.status, message: this.messages.will().buffer as ArrayBuffer },
-      subscriptions: [this.#topics.cfg],
+      subscriptions: [this.#topics.cfg, ...(this.ota ? this.ota.subscriptions : [])],
       ring: this.ring,
       scheduler: options.scheduler,
       nowMs: options.uptimeMs,
       random: options.random,
-      onConnected: () => this.publishStatus(),
+      onConnected: () => {
+        this.ota?.onConnected();
+        this.publishStatus();
+      },
       onMessage: (topic, bytes) => this.#onMessage(topic, bytes),
+      onAcknowledged: this.ota
+        ? (topic) => {
+          if (topic === this.#topics.tele) this.ota?.onTelemetryAcknowledged();
+        }
+        : undefined,
       onDiscarded: (topic, byteLength) => {
         if (topic !== this.#topics.cfg) return;
         this.config.reportRejected(`cfg: ${byteLength} bytes exceed ${options.network.maxInboundBytes}`);
@@ -121,6 +141,7 @@ export class DeviceApp {
       this.#apply(this.config.fallBackToDefaults(`stored config: ${describe(error)}`), true);
     }
     this.#countFlashFailures(); // reads of the stored config and baseline at boot
+    this.ota?.start();
     this.#options.sampler.start();
     this.session.start();
   }
@@ -152,6 +173,7 @@ export class DeviceApp {
       bandEdgesHz: analyzer.bandEdgesHz,
       configVersion: this.config.current.cv,
       configError: this.#statusError(),
+      ...(this.ota ? { ota: this.ota.status() } : {}),
     });
     this.ring.push("priority", this.#topics.status, bytes, true);
     this.counters.statuses++;
@@ -180,7 +202,29 @@ export class DeviceApp {
     this.session.pump();
   }
 
+  #makeAgent(ota: DeviceOtaOptions): OtaAgent {
+    const o = this.#options;
+    return new OtaAgent({
+      ...ota,
+      deviceId: o.deviceId,
+      siteId: o.siteId,
+      bootId: this.messages.bootId,
+      firmwareVersion: o.firmwareVersion,
+      preferences: o.preferences,
+      scheduler: o.scheduler,
+      nowMs: o.uptimeMs,
+      transport: {
+        connected: () => this.session.connected,
+        ringDepth: () => this.ring.depth,
+        ringWaiting: () => this.ring.waiting,
+        publish: (topic, payload) => this.session.publishUnsequenced(topic, payload),
+      },
+      onChange: () => this.publishStatus(),
+    });
+  }
+
   #onMessage(topic: string, bytes: Uint8Array): void {
+    if (this.ota?.onMessage(topic, bytes)) return;
     if (topic !== this.#topics.cfg) return;
     const outcome = this.config.receive(bytes);
     if (outcome.kind === "same") {

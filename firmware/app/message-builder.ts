@@ -7,6 +7,7 @@ import { CborEncoder } from "../../protocol/cbor-encoder.js";
 import { CENTI, MAX_BANDS, PAYLOAD_VERSION } from "../../protocol/limits.js";
 import { ZONE_LETTERS, type AlertKind, type ZoneIndex } from "../../protocol/messages.js";
 import type { AlertEvent, WindowResult } from "../dsp/analyzer.js";
+import type { OtaState } from "../../protocol/ota.js";
 
 const CENTI_MAX = 10_000_000;
 const HZ_MAX = 50_000;
@@ -44,6 +45,8 @@ export interface StatusFields {
   bandEdgesHz: readonly number[];
   configVersion: number;
   configError?: string;
+  /** OTA (sl, os, ot, op, oe): absent on a build without the OTA agent */
+  ota?: { slot: 0 | 1; state: OtaState; target?: string; progressBytes?: number; error?: string };
 }
 
 export class MessageBuilder {
@@ -142,7 +145,9 @@ export class MessageBuilder {
 
   #status(s: StatusFields): void {
     const bandEdges = Math.min(s.bandEdgesHz.length, MAX_BANDS + 1);
-    const e = this.#envelope(s.configError ? 14 : 13);
+    const ota = s.ota;
+    const otaPairs = ota ? 2 + (ota.target !== undefined ? 1 : 0) + (ota.progressBytes !== undefined ? 1 : 0) + (ota.error ? 1 : 0) : 0;
+    const e = this.#envelope((s.configError ? 14 : 13) + otaPairs);
     e.text("o").bool(true);
     e.text("fw").text(s.firmwareVersion.slice(0, 24));
     e.text("up").int(clampInt(s.uptimeS, 0, UINT32 - 1));
@@ -158,6 +163,13 @@ export class MessageBuilder {
     for (let i = 0; i < bandEdges; i++) e.int(clampInt(s.bandEdgesHz[i]!, 0, HZ_MAX));
     e.text("cv").int(clampInt(s.configVersion, 0, UINT32 - 1));
     if (s.configError) e.text("er").text(s.configError.slice(0, 96));
+    if (ota) {
+      e.text("sl").int(ota.slot);
+      e.text("os").text(ota.state);
+      if (ota.target !== undefined) e.text("ot").text(ota.target.slice(0, 24));
+      if (ota.progressBytes !== undefined) e.text("op").int(clampInt(ota.progressBytes, 0, UINT32 - 1));
+      if (ota.error) e.text("oe").text(ota.error.slice(0, 64));
+    }
   }
 
   /** The Last Will (no sequence number: the broker publishes it, not the device). */

@@ -111,6 +111,18 @@ export class MessageRing {
     entry.packetId = packetId;
   }
 
+  /** the in-flight message sent with `packetId`, if any (read before acknowledge()) */
+  inflightEntry(packetId: number): RingEntry | undefined {
+    for (const entry of this.#priority) if (entry.packetId === packetId) return entry;
+    for (const entry of this.#telemetry) if (entry.packetId === packetId) return entry;
+    return undefined;
+  }
+
+  /** messages waiting to be sent (not in flight) */
+  get waiting(): number {
+    return this.depth - this.inflight;
+  }
+
   /** The broker acknowledged `packetId`: the message is delivered and leaves the ring. */
   acknowledge(packetId: number): boolean {
     return this.#remove(this.#priority, packetId) || this.#remove(this.#telemetry, packetId);

@@ -19,9 +19,11 @@
 //   together). A CONNACK resets attempt. The reason is kept (lastLossReason) for the status.
 // - Keepalive: the client's (mqtt-client.ts: PINGREQ after 1/4 keepalive of silence, link dropped
 //   when a reply is 3/4 keepalive late).
-// - Inbound messages (only cfg is subscribed) larger than maxInboundBytes are discarded by the
+// - Inbound messages (cfg; ota and otadata with the OTA agent) larger than maxInboundBytes are discarded by the
 //   client before any buffer is made, acknowledged, counted, and reported (onDiscarded: the app
 //   answers with an error status).
+// - publishUnsequenced(): QoS 0 outside the ring, for traffic that must never occupy it (OTA chunk
+//   requests, protocol/ota.ts); refused while not connected or while the client's queue is full.
 // Timers come from an injected scheduler (Moddable's Timer on the device), randomness from an
 // injected source, so the session runs and is tested anywhere.
 import { MqttClient, type ResolverProvider, type SocketProvider } from "./mqtt-client.js";
@@ -71,6 +73,8 @@ export interface MqttSessionOptions {
   onMessage?: (topic: string, bytes: Uint8Array) => void;
   /** an inbound message was too large to take (counted in counters.inboundDiscarded) */
   onDiscarded?: (topic: string, byteLength: number) => void;
+  /** the broker acknowledged a message of the ring (PUBACK), on this topic */
+  onAcknowledged?: (topic: string) => void;
 }
 
 export type SessionState = "idle" | "connecting" | "connected" | "waiting" | "stopped";
@@ -197,10 +201,19 @@ export class MqttSession {
     this.pump();
   }
 
+  /** QoS 0, not through the ring; false when it cannot go now (the caller retries on its own timer) */
+  publishUnsequenced(topic: string, payload: Uint8Array): boolean {
+    const client = this.#client;
+    if (this.#state !== "connected" || !client) return false;
+    return client.publish({ topic, payload, qos: 0, retain: false });
+  }
+
   #onPuback(id: number): void {
+    const topic = this.#options.onAcknowledged ? this.#options.ring.inflightEntry(id)?.topic : undefined;
     if (!this.#options.ring.acknowledge(id)) return;
     this.#inflight--;
     this.counters.acknowledged++;
+    if (topic !== undefined) this.#options.onAcknowledged?.(topic);
     this.pump();
   }
 

@@ -5,6 +5,10 @@
 // "inject-fault" (an exception no firmware code catches, thrown from the next timer callback: the
 // device then restarts as an ESP32 does, see simulator/device-runner.ts);
 // installBoard adds "advance" (virtual time). No Node APIs here.
+// OTA (BootOptions.ota): the agent runs on the simulated flash and crypto (firmware/sim/host/flash.ts,
+// crypt.ts, ecdsa.ts, boot-control.ts), board "sim". `buildOverrides` is what a test build of this
+// entry changes (test/ota/fixtures/): its version, the sensor part its driver expects, the broker
+// port baked in.
 import SMBus from "embedded:io/smbus";
 import TCP from "embedded:io/socket/tcp";
 import TLSSocket from "embedded:io/socket/tcp/tls";
@@ -29,6 +33,10 @@ import type { SocketProvider } from "../../firmware/net/mqtt-client.js";
 import { socketProvider } from "../../firmware/net/socket-provider.js";
 import { BUILD_DEFAULTS, type EffectiveConfig } from "../../firmware/config/device-config.js";
 import type { RangeG } from "../../protocol/messages.js";
+import "../../firmware/sim/host/boot-control.js";
+import { moddablePlatform } from "../../firmware/ota/moddable-platform.js";
+import { rollBackPendingBoot } from "../../firmware/ota/ota-agent.js";
+import { OTA_REASONS } from "../../protocol/ota.js";
 
 export interface BootOptions {
   deviceId: string;
@@ -55,7 +63,22 @@ export interface BootOptions {
   seed: number;
   /** the analyzer's DSP core (default "native", as on the device; "reference" keeps the window in the XS heap) */
   dspCore?: DspCoreKind;
+  /** the OTA agent, as a build with a release key has it; absent: a build without OTA */
+  ota?: {
+    /** release-signing public key, uncompressed P-256 point, hex ("04" || x || y) */
+    publicKeyHex: string;
+    /** default "sim" */
+    board?: string;
+    selfTestDeadlineMs?: number;
+    progressIntervalMs?: number;
+  };
 }
+
+/** what a test build of this entry bakes in differently (set at the top level of a fixture entry) */
+export const buildOverrides: { firmwareVersion?: string; sensorPart?: SensorPart; brokerPort?: number } = {};
+
+/** the board name the simulated device's OTA agent checks manifests against */
+export const SIM_BOARD = "sim";
 
 /** XS's chunk and slot accounting (simulator/native/xs-memory-probe.c) */
 export interface XsMemory {
@@ -83,6 +106,9 @@ export interface MemoryReport {
 /** simulated free heap: an ESP32 budget less what the ring holds (the rest of the heap is static) */
 const SIMULATED_FREE_HEAP_BYTES = 96 * 1024;
 const FIRMWARE_VERSION = "0.2.0";
+export function firmwareVersion(): string {
+  return buildOverrides.firmwareVersion ?? FIRMWARE_VERSION;
+}
 
 let app: DeviceApp | undefined;
 let sampler: FifoSampler | undefined;
@@ -104,7 +130,17 @@ onHostCommand("boot", (message) => {
   const defaults: EffectiveConfig = { ...BUILD_DEFAULTS, ...options.defaults };
   installBoard({ part: options.part, signal: syntheticMachine(options.machine) });
   const sensorOptions = { sensor: { io: SMBus, ...BOARD_I2C_PINS }, rateHz: defaults.sampleRateHz, rangeG: defaults.rangeG };
-  const sensor: AccelFifoSensor = options.part === "lis3dh" ? new Lis3dh(sensorOptions) : new Adxl345(sensorOptions);
+  const platform = options.ota ? moddablePlatform(options.ota.publicKeyHex) : undefined;
+  const part = buildOverrides.sensorPart ?? options.part;
+  let sensor: AccelFifoSensor;
+  try {
+    sensor = part === "lis3dh" ? new Lis3dh(sensorOptions) : new Adxl345(sensorOptions);
+  } catch (error) {
+    // the identity read failed: a pending image rolls back (the bootloader restarts the worker)
+    const reason = `${OTA_REASONS.selfTestSensor}: ${(error as Error).message}`;
+    if (platform && rollBackPendingBoot(platform, Preference, reason)) return { bootId: 0 };
+    throw error;
+  }
   const analyzer = new VibrationAnalyzer({
     sampleRateHz: sensor.sampleRateHz,
     windowSamples: defaults.windowSamples,
@@ -118,7 +154,7 @@ onHostCommand("boot", (message) => {
   app = new DeviceApp({
     deviceId: options.deviceId,
     siteId: options.siteId,
-    firmwareVersion: FIRMWARE_VERSION,
+    firmwareVersion: firmwareVersion(),
     sampler,
     analyzer,
     sensor: {
@@ -139,7 +175,7 @@ onHostCommand("boot", (message) => {
         ),
       },
       host: options.broker.host,
-      port: options.broker.port,
+      port: buildOverrides.brokerPort ?? options.broker.port,
       keepaliveMs: options.keepaliveMs ?? 30_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
       backoff: options.backoff ?? { initialMs: 1000, maxMs: 30_000 },
@@ -155,7 +191,11 @@ onHostCommand("boot", (message) => {
     freeMemoryBytes: () => SIMULATED_FREE_HEAP_BYTES - (app?.ring.byteLength ?? 0),
     rssiDbm: () => Net.get("RSSI"),
     defaults,
+    ...(platform && options.ota
+      ? { ota: { board: options.ota.board ?? SIM_BOARD, platform, ...(options.ota.selfTestDeadlineMs ? { selfTestDeadlineMs: options.ota.selfTestDeadlineMs } : {}), ...(options.ota.progressIntervalMs ? { progressIntervalMs: options.ota.progressIntervalMs } : {}) } }
+      : {}),
   });
+  app.ota?.sensorIdentified(true);
   app.start();
   return { bootId: app.bootId };
 });
@@ -176,6 +216,8 @@ onHostCommand("stats", () => {
     app: app.counters,
     session: app.session.counters,
     virtualMs: virtualNowMs(),
+    firmwareVersion: firmwareVersion(),
+    ota: app.ota ? { ...app.ota.status(), counters: app.ota.counters, download: app.ota.downloadCounters ?? null } : null,
   };
 });
 

@@ -25,6 +25,8 @@ const SDK_MODULES = [
   "timer", "time", "net", "preference", "instrumentation", "mc/config", "Resource",
   "embedded:io/i2c", "embedded:io/smbus", "embedded:io/spi", "embedded:io/socket/tcp", "embedded:io/socket/udp", "embedded:io/socket/tcp/tls",
   "embedded:network/dns/resolver/udp",
+  // OTA (issue 15): "flash" from modules/files/flash/manifest.json; "crypt", "ecdsa", "curve", "ecp" from tls_419 (tls_common.json)
+  "flash", "crypt", "ecdsa", "curve", "ecp",
 ];
 
 function manifestPatterns(): RegExp[] {
