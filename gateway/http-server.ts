@@ -1,6 +1,6 @@
 // /metrics (Prometheus text) and /healthz (200 while the buffer is open, takes commits and the
 // broker is connected, 503 otherwise, with the reason as JSON) on a small node:http server.
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
 export interface HealthReport {
@@ -12,6 +12,8 @@ export interface OpsEndpoints {
   metrics(): Promise<string>;
   contentType: string;
   health(): HealthReport;
+  /** more routes (gateway/ota/ota-http.ts): returns true when it answered the request */
+  routes?: (request: IncomingMessage, response: ServerResponse, path: string) => boolean;
 }
 
 export class OpsServer {
@@ -20,6 +22,7 @@ export class OpsServer {
   constructor(private readonly endpoints: OpsEndpoints) {
     this.#server = createServer((request, response) => {
       const path = (request.url ?? "/").split("?")[0];
+      if (this.endpoints.routes?.(request, response, path ?? "/")) return;
       if (request.method !== "GET") {
         response.writeHead(405, { allow: "GET" }).end();
         return;

@@ -97,6 +97,24 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  // southbound sources (gateway/sources/modbus, opcua, json-mqtt), labelled by the source's configured name
+  readonly sourcePolls = new Counter({ name: "vw_gateway_source_polls_total", help: "polls (Modbus) or notifications (OPC UA) or messages (JSON over MQTT) handled per source, by outcome (ok, failed)", labelNames: ["source", "outcome"], registers: [this.registry] });
+  readonly sourceGaps = new Counter({ name: "vw_gateway_source_gaps_total", help: "reading slots without a reading per source: failed or skipped polls, intervals an OPC UA subscription was down, messages over the source's rate; each is a counted gap in the loss audit", labelNames: ["source"], registers: [this.registry] });
+  readonly sourceReconnects = new Counter({ name: "vw_gateway_source_reconnects_total", help: "connections (re)established per source after a loss (Modbus socket or serial port, OPC UA session and subscription restored, MQTT)", labelNames: ["source"], registers: [this.registry] });
+  readonly sourceValues = new Counter({ name: "vw_gateway_source_values_total", help: "field values stored in the buffer per source", labelNames: ["source"], registers: [this.registry] });
+  readonly sourceQuarantined = new Counter({ name: "vw_gateway_source_quarantined_total", help: "source messages quarantined (bad JSON, a mapping that does not match), by source and reason code", labelNames: ["source", "reason"], registers: [this.registry] });
+  readonly sourceConnected = new Gauge({ name: "vw_gateway_source_connected", help: "1 while the source's connection (Modbus, OPC UA session, MQTT) is up", labelNames: ["source"], registers: [this.registry] });
+
+  /** Every series of a source exists at 0 from its start (alert rules see 0, not nothing). */
+  initSource(source: string, quarantineReasons: readonly string[] = []): void {
+    for (const outcome of ["ok", "failed"]) this.sourcePolls.inc({ source, outcome }, 0);
+    this.sourceGaps.inc({ source }, 0);
+    this.sourceReconnects.inc({ source }, 0);
+    this.sourceValues.inc({ source }, 0);
+    for (const reason of quarantineReasons) this.sourceQuarantined.inc({ source, reason }, 0);
+    this.sourceConnected.set({ source }, 0);
+  }
+
   constructor(withProcessMetrics = true) {
     if (withProcessMetrics) {
       collectDefaultMetrics({ register: this.registry, prefix: "vw_gateway_" });

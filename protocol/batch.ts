@@ -1,9 +1,11 @@
 // Gateway -> cloud batch (HTTP POST /v1/batches, CBOR or JSON) and the cloud's reply.
 // Plain types; runtime schemas in ./schema/batch-schema.ts.
 import type { Alert, PayloadVersion, Status, Telemetry, Will } from "./messages.js";
+import type { Reading } from "./readings.js";
 
-export type RecordKind = "tele" | "alert" | "status" | "gw" | "event";
-export const RECORD_KINDS: readonly RecordKind[] = ["tele", "alert", "status", "gw", "event"];
+/** "read": a southbound reading (Modbus, OPC UA, JSON over MQTT; ./readings.ts), device field = the source name */
+export type RecordKind = "tele" | "alert" | "status" | "gw" | "event" | "read";
+export const RECORD_KINDS: readonly RecordKind[] = ["tele", "alert", "status", "gw", "event", "read"];
 
 /** The gateway's own state, sent as a record of kind "gw" (device field = gateway id). */
 export interface GatewayStatus {
@@ -34,7 +36,7 @@ export interface GatewayEvent {
   m?: string;
 }
 
-export type RecordPayload = Telemetry | Alert | Status | Will | GatewayStatus | GatewayEvent;
+export type RecordPayload = Telemetry | Alert | Status | Will | GatewayStatus | GatewayEvent | Reading;
 
 export interface BatchRecord {
   /** the gateway's stable record id: assigned once when first persisted, the same on every retry */
@@ -43,7 +45,7 @@ export interface BatchRecord {
    *  It is the InfluxDB point time, so a retried write overwrites itself. */
   ts: number;
   k: RecordKind;
-  /** device id (for "gw" records: the gateway id) */
+  /** device id (for "gw" records: the gateway id; for "read" records: the source name) */
   d: string;
   p: RecordPayload;
 }

@@ -4,12 +4,15 @@ import type { Command } from "../command.js";
 import { parseCommandArgs, UsageError, numberOption } from "../command.js";
 import { auditSequences, formatAudit } from "../../cloud/audit/sequence-audit.js";
 import { readEmbeddedRows, readInfluxRows, type AuditRows } from "../../cloud/audit/audit-sources.js";
+import { auditSources, formatSourceAudit, readEmbeddedSourceRows, readInfluxSourceRows, type SourceRows } from "../../cloud/audit/source-audit.js";
 
 const help = `Usage: vibewatch audit (--influx-url <url> --database <db> | --store <file.sqlite>) [options]
 
 Reads every stored device message's boot id and sequence number and reports, per device and boot,
 the numbers missing and duplicated, the time ranges of the gaps, and how many messages the device
-itself reported dropping (its ring was full). Exits 0 when nothing is missing beyond the device's
+itself reported dropping (its ring was full). Then the same per southbound source (Modbus, OPC UA,
+JSON over MQTT) and source boot: missing reading slots, how many of them the source counted as
+gaps (missed polls), and the rest (unexplained). Exits 0 when nothing is missing beyond the device's
 reported drops and nothing is duplicated, 1 otherwise.
 
 Options:
@@ -41,23 +44,29 @@ export const auditCommand: Command = {
     const sinceS = numberOption("since-s", values["since-s"], 0, 0);
     const sinceUs = sinceS > 0 ? (Date.now() - sinceS * 1000) * 1000 : 0;
     let rows: AuditRows;
+    let sourceRows: SourceRows;
     if (values.store) {
       if (values["influx-url"]) throw new UsageError("give either --store or --influx-url, not both");
       rows = readEmbeddedRows(values.store, sinceUs);
+      sourceRows = readEmbeddedSourceRows(values.store, sinceUs);
     } else if (values["influx-url"]) {
       if (!values.database) throw new UsageError("--database is required with --influx-url");
-      rows = await readInfluxRows({
+      const influx = {
         url: values["influx-url"],
         database: values.database,
         username: values.username,
         password: process.env.VW_AUDIT_INFLUX_PASSWORD,
         sinceUs,
-      });
+      };
+      rows = await readInfluxRows(influx);
+      sourceRows = await readInfluxSourceRows(influx);
     } else {
       throw new UsageError("give --store <file> or --influx-url <url> --database <db>");
     }
     const report = auditSequences(rows.rows, rows.drops);
-    console.log(values.json ? JSON.stringify(report, null, 2) : formatAudit(report));
-    return report.totals.unexplained === 0 && report.totals.duplicated === 0 ? 0 : 1;
+    const sources = auditSources(sourceRows);
+    console.log(values.json ? JSON.stringify({ ...report, sources }, null, 2) : `${formatAudit(report)}\n${formatSourceAudit(sources)}`);
+    const clean = (r: typeof report) => r.totals.unexplained === 0 && r.totals.duplicated === 0;
+    return clean(report) && clean(sources.report) ? 0 : 1;
   },
 };

@@ -19,7 +19,7 @@ import type { Authenticator } from "../auth/authenticator.js";
 import type { UnauthenticatedLimit } from "../auth/unauthenticated-limit.js";
 import type { IngestMetrics } from "../metrics.js";
 import type { WriteSlots } from "../write-slots.js";
-import { measurementOf, type StoredRecord } from "../storage/point-schema.js";
+import { pointKeyOf, pointMeasurement, type StoredRecord } from "../storage/point-schema.js";
 import { checkJsonDepth } from "./json-depth.js";
 import { StorageUnavailableError, type Writer } from "../storage/writer.js";
 
@@ -232,13 +232,13 @@ function checkRecords(batch: BatchEnvelope): CheckedRecords {
       checked.rejected.push({ id: record.id, code: ContractErrorCode.DeviceMismatch, reason: `/recs/${index}/d: a gw record is the batch's gateway ("${gateway}"), not "${record.d}"` });
       continue;
     }
-    const point = `${measurementOf[record.k]}\u0000${record.d}\u0000${record.ts}`;
+    const point = pointKeyOf(record);
     const owner = pointOwners.get(point);
     if (owner !== undefined) {
       checked.rejected.push({
         id: record.id,
         code: ContractErrorCode.PointCollision,
-        reason: `/recs/${index}/ts: record ${owner} of this batch is stored at the same point (${measurementOf[record.k]}, device "${record.d}", ts ${record.ts})`,
+        reason: `/recs/${index}/ts: record ${owner} of this batch is stored at the same point (${pointMeasurement(record)}, ${record.k === "read" ? "source" : "device"} "${record.d}", ts ${record.k === "read" ? (record.p as { t: number }).t : record.ts})`,
       });
       continue;
     }

@@ -4,7 +4,7 @@
 // Formatting and escaping only: which fields a record has is decided by ./point-schema.ts.
 import type { BatchRecord } from "../../protocol/batch.js";
 import { CENTI } from "../../protocol/limits.js";
-import { emitFields, measurementOf, type FieldSink, type StoredRecord } from "./point-schema.js";
+import { emitFields, measurementOf, pointMeasurement, pointTimeUs, readingTags, type FieldSink, type StoredRecord } from "./point-schema.js";
 
 // Escaping rules of the line protocol: measurement , and space; tag keys/values and field keys
 // , = and space; string field values " and \. Newlines cannot travel in line protocol at all.
@@ -225,6 +225,12 @@ class LineBuffer implements FieldSink {
     buffer[this.#position++] = ZERO + (fraction - tens * 10);
   }
 
+  float(key: string, value: number): void {
+    this.#key(key);
+    // shortest round-trip decimal (validated readings are finite); "1e+21" parses as a float too
+    this.text(String(value));
+  }
+
   str(key: string, value: string): void {
     this.#key(key);
     this.byte(QUOTE);
@@ -248,9 +254,20 @@ function writeRecord(out: LineBuffer, head: Uint8Array, record: BatchRecord): vo
   out.startFields();
   emitFields(record, out);
   out.byte(SPACE);
-  out.integer(record.ts);
+  out.integer(pointTimeUs(record));
   out.byte(NEWLINE);
 }
+
+/** "measurement,gateway=…,site=…,source=…,<own tags> " of a southbound reading, tags sorted by key. */
+function readingHead(record: BatchRecord, gateway: string, site: string): Uint8Array {
+  const tags = [...readingTags(record), ["gateway", gateway], ["site", site]].sort(([a], [b]) => ((a as string) < (b as string) ? -1 : 1));
+  const parts: Uint8Array[] = [escapedKeyBytes(pointMeasurement(record))];
+  for (const [key, value] of tags) parts.push(COMMA_BYTES, escapedKeyBytes(key as string), EQUALS_BYTES, escapedKeyBytes(value as string));
+  parts.push(HEAD_END);
+  return Buffer.concat(parts);
+}
+const COMMA_BYTES = Buffer.from(",");
+const EQUALS_BYTES = Buffer.from("=");
 
 /** Formats every record as one line (µs timestamps) into one Buffer. */
 export function formatLines(records: readonly StoredRecord[]): FormattedLines {
@@ -270,7 +287,8 @@ export function formatLines(records: readonly StoredRecord[]): FormattedLines {
       heads = headCacheFor(gateway, site);
     }
     const record = stored.record;
-    writeRecord(out, lineHead(heads, measurementOf[record.k], record.d, gateway as string, site), record);
+    const head = record.k === "read" ? readingHead(record, gateway as string, site) : lineHead(heads, measurementOf[record.k], record.d, gateway as string, site);
+    writeRecord(out, head, record);
   }
   offsets[records.length] = out.position;
   return { bytes: out.take(), offsets };

@@ -7,12 +7,14 @@
 // persisted the record), so a retried write lands on the same point and overwrites it.
 import type { BatchRecord, GatewayEvent, GatewayStatus } from "../../protocol/batch.js";
 import type { Alert, Status, Telemetry, Will } from "../../protocol/messages.js";
+import type { Reading } from "../../protocol/readings.js";
 import { CENTI } from "../../protocol/limits.js";
 import { ZONE_LETTERS } from "../../protocol/messages.js";
 
 export type Measurement = "vw_tele" | "vw_alert" | "vw_status" | "vw_gateway" | "vw_event";
 
-export const measurementOf: Record<BatchRecord["k"], Measurement> = {
+/** The measurement of each vibewatch record kind; a reading ("read") names its own (pointMeasurement). */
+export const measurementOf: Record<Exclude<BatchRecord["k"], "read">, Measurement> = {
   tele: "vw_tele",
   alert: "vw_alert",
   status: "vw_status",
@@ -31,6 +33,8 @@ export interface StoredRecord {
 export interface FieldSink {
   int(key: string, value: number): void;
   centi(key: string, value: number): void;
+  /** a float as it is (southbound readings) */
+  float(key: string, value: number): void;
   str(key: string, value: string): void;
   bool(key: string, value: boolean): void;
 }
@@ -100,6 +104,12 @@ function statusFields(p: Status | Will, out: FieldSink): void {
   out.int("baseline", p.bl);
   out.int("cfg_version", p.cv);
   if (p.er !== undefined) out.str("error", p.er);
+  // OTA (issue 15): absent on builds without A/B slots, so written only when present
+  if (p.sl !== undefined) out.int("slot", p.sl);
+  if (p.os !== undefined) out.str("ota_state", p.os);
+  if (p.ot !== undefined) out.str("ota_target", p.ot);
+  if (p.op !== undefined) out.int("ota_bytes", p.op);
+  if (p.oe !== undefined) out.str("ota_error", p.oe);
 }
 
 function gatewayFields(p: GatewayStatus, out: FieldSink): void {
@@ -115,6 +125,41 @@ function eventFields(p: GatewayEvent, out: FieldSink): void {
   out.str("event", p.e);
   out.int("n", p.n);
   if (p.m !== undefined) out.str("message", p.m);
+}
+
+// A southbound reading (protocol/readings.ts): its measurement and fields as configured at the
+// gateway, plus seq, boot and gaps for the loss audit; tags site, gateway, source and its own.
+// Its point time is the reading's time (t), not the storage time: the poll, the OPC UA source
+// timestamp or the JSON's time, which the source keeps strictly increasing.
+function readingFields(p: Reading, out: FieldSink): void {
+  for (const [key, value] of Object.entries(p.f ?? {})) out.float(key, value);
+  for (const [key, value] of Object.entries(p.i ?? {})) out.int(key, value);
+  for (const [key, value] of Object.entries(p.o ?? {})) out.bool(key, value);
+  out.int("seq", p.s);
+  out.int("boot", p.b);
+  out.int("gaps", p.x);
+}
+
+/** The measurement a record is stored in. */
+export function pointMeasurement(record: BatchRecord): string {
+  return record.k === "read" ? (record.p as Reading).m : measurementOf[record.k];
+}
+
+/** The point time of a record, µs: the storage time, or a reading's own time. */
+export function pointTimeUs(record: BatchRecord): number {
+  return record.k === "read" ? (record.p as Reading).t : record.ts;
+}
+
+/** A reading's tags besides site and gateway: source, then its own, sorted by key. */
+export function readingTags(record: BatchRecord): Array<[string, string]> {
+  const own = Object.entries((record.p as Reading).g ?? {});
+  return [["source", record.d] as [string, string], ...own].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** What identifies the storage point of a record within one batch (site and gateway are the batch's). */
+export function pointKeyOf(record: BatchRecord): string {
+  if (record.k !== "read") return `${measurementOf[record.k]}\u0000${record.d}\u0000${record.ts}`;
+  return `${pointMeasurement(record)}\u0000${readingTags(record).map(([key, value]) => `${key}=${value}`).join(",")}\u0000${pointTimeUs(record)}`;
 }
 
 /** Emits the fields of one validated record, then its record id as field "rid". */
@@ -135,13 +180,17 @@ export function emitFields(record: BatchRecord, out: FieldSink): void {
     case "event":
       eventFields(record.p as GatewayEvent, out);
       break;
+    case "read":
+      readingFields(record.p as Reading, out);
+      break;
   }
   out.int("rid", record.id);
 }
 
 /** A point with plain field values (physical floats), for stores that keep JSON. */
 export interface Point {
-  measurement: Measurement;
+  measurement: Measurement | string;
+  /** device: the device id, or for a reading its source name followed by its own tags (",key=value", sorted) */
   tags: { site: string; gateway: string; device: string };
   fields: Record<string, number | string | boolean>;
   /** µs since epoch */
@@ -153,8 +202,10 @@ export function recordToPoint({ record, site, gateway }: StoredRecord): Point {
   emitFields(record, {
     int: (key, value) => (fields[key] = value),
     centi: (key, value) => (fields[key] = value / CENTI),
+    float: (key, value) => (fields[key] = value),
     str: (key, value) => (fields[key] = value),
     bool: (key, value) => (fields[key] = value),
   });
-  return { measurement: measurementOf[record.k], tags: { site, gateway, device: record.d }, fields, timeUs: record.ts };
+  const device = record.k === "read" ? [record.d, ...Object.entries((record.p as Reading).g ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)).map(([key, value]) => `${key}=${value}`)].join(",") : record.d;
+  return { measurement: pointMeasurement(record), tags: { site, gateway, device }, fields, timeUs: pointTimeUs(record) };
 }

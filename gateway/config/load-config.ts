@@ -9,6 +9,7 @@ import { parse as parseYaml } from "yaml";
 import { Kind, type TObject, type TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { GatewayConfigSchema, type GatewayConfig } from "./config-schema.js";
+import { sourceConfigErrors } from "../sources/southbound/sources-config.js";
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -77,12 +78,14 @@ export function validateConfig(input: unknown, source: string, env: NodeJS.Proce
   const withDefaults = Value.Default(GatewayConfigSchema, value);
   const errors = [...Value.Errors(GatewayConfigSchema, withDefaults)];
   if (errors.length > 0) {
-    const lines = errors.slice(0, 5).map((error) => {
+    // a source's errors are named inside the entry (its type's schema), not "expected union value"
+    const sourceLines = sourceConfigErrors((withDefaults as { sources?: unknown }).sources);
+    const lines = errors.filter((error) => sourceLines.length === 0 || !error.path.startsWith("/sources/")).slice(0, 5).map((error) => {
       const field = error.path.replace(/^\//, "").replaceAll("/", ".") || "(top level)";
       const unknown = error.message.includes("additional") || error.message.includes("Unexpected property");
       return `  ${field}: ${unknown ? "unknown field" : error.message}${error.value !== undefined && typeof error.value !== "object" ? ` (got ${JSON.stringify(error.value)})` : ""}`;
     });
-    throw new ConfigError(`${source}: invalid gateway config\n${lines.join("\n")}`);
+    throw new ConfigError(`${source}: invalid gateway config\n${[...sourceLines, ...lines].slice(0, 5).join("\n")}`);
   }
   return withDefaults as GatewayConfig;
 }

@@ -53,6 +53,12 @@ describe("Grafana fleet dashboard queries against the real InfluxDB", () => {
     at(willRecord("fan-b")),
   ];
   const gateway = [at({ ...gatewayRecord(GW), p: { v: 1, q: 5, qb: 500, age: 2, up: 60, x: 0, on: 2 } }), at({ ...gatewayRecord(GW), p: { v: 1, q: 9, qb: 900, age: 4, up: 120, x: 0, on: 1 } })];
+  // a southbound source's readings (protocol/readings.ts): motor current of plc-1, two per minute
+  // (their point time is the reading's t), in the measurement panel 8 names
+  const readings: BatchRecord[] = [12.5, 13.5, 20, 22].map((amps, index) => {
+    const t = base + Math.floor(index / 2) * MINUTE_US + (index % 2) * 30_000_000 + 2000;
+    return { ...at(gatewayRecord(GW)), k: "read", d: "plc-1", p: { v: 1, d: "plc-1", b: 7, s: index, t, x: 0, m: "plc", f: { motor_current_a: amps } } };
+  });
   const bucket = (record: BatchRecord): number => Math.floor(record.ts / MINUTE_US) * MINUTE_US;
 
   // the dashboard's time range; InfluxQL reports several selectors at once at its start
@@ -75,7 +81,7 @@ describe("Grafana fleet dashboard queries against the real InfluxDB", () => {
     const tokens = await makeTokens();
     writer = new InfluxV1Writer({ url: influx.url, database: "vibewatch", timeoutMs: 5000, gzipThresholdBytes: 65536, maxLinesPerWrite: 5000 });
     app = await build({ config: testConfig(tokens), writer });
-    const response = await postBatch(app, makeBatch([...pumpTele, ...fanTele, ...gateway]), { token: tokens.token });
+    const response = await postBatch(app, makeBatch([...pumpTele, ...fanTele, ...gateway, ...readings]), { token: tokens.token });
     expect(response.statusCode).toBe(200);
     expect(JSON.parse(response.body).rejected).toEqual([]);
   });
@@ -139,6 +145,15 @@ describe("Grafana fleet dashboard queries against the real InfluxDB", () => {
     },
     "6/B": async () => {
       expect(byDevice(await run(query(6, "B")), "gateway")).toEqual({ [GW]: gateway.map((r, i) => [bucket(r), [2, 4][i]]) });
+    },
+    "8/A": async () => {
+      expect(byDevice(await run(query(8, "A")))).toEqual({
+        "fan-b": tele("fan-b").map((r) => [bucket(r), 5]),
+        "pump-a": tele("pump-a").map((r) => [bucket(r), vrmsMax(r)]),
+      });
+    },
+    "8/B": async () => {
+      expect(byDevice(await run(query(8, "B")), "source")).toEqual({ "plc-1": [[base, 13], [base + MINUTE_US, 21]] });
     },
     "7/A": async () => {
       const series = await run(query(7));
