@@ -11,12 +11,23 @@ import { HttpSink } from "./sinks/http-sink.js";
 import { DeviceRateLimiter } from "./limits/token-bucket.js";
 import { HeartbeatMonitor } from "./alerts/heartbeat-monitor.js";
 import { LocalPublisher } from "./alerts/local-publisher.js";
+import { FleetSync, type FleetSyncOptions } from "./fleet/fleet-sync.js";
 import { Intake } from "./intake.js";
 import { OpsServer, type HealthReport } from "./http-server.js";
 import { createLogger } from "./logger.js";
 import { PAYLOAD_VERSION } from "../protocol/limits.js";
 import { cborEncoder } from "../protocol/schema/validate.js";
 import type { GatewayStatus } from "../protocol/batch.js";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { OtaDistributor } from "./ota/ota-distributor.js";
+import { otaRoutes } from "./ota/ota-http.js";
+import { createSources } from "./sources/southbound/create-sources.js";
+import type { SouthboundSource } from "./sources/southbound/southbound-source.js";
+import { JsonMqttSource } from "./sources/json-mqtt/json-mqtt-source.js";
+import type { JsonMapper } from "./sources/json-mqtt/json-mapping.js";
+import { anyRoute, quarantineRoutes } from "./sources/southbound/quarantine-replay.js";
+import type { NewRecord, QuarantineEntry } from "./buffer/record-buffer.js";
 
 export interface GatewayStartOptions {
   /** bearer token for the ingest service (from the token file or the environment, never argv) */
@@ -37,7 +48,13 @@ export class Gateway {
   readonly source: MqttSource;
   readonly sink: HttpSink;
   readonly log: Logger;
+  /** southbound sources (gateway/sources/modbus, opcua, json-mqtt), from config.sources */
+  readonly sources: SouthboundSource[];
   httpPort = 0;
+  /** the OTA distributor (gateway/ota/), when ota.releasePublicKeyFile is set */
+  ota: OtaDistributor | undefined;
+  /** the link to the fleet service (fleet.url set), else undefined */
+  fleet: FleetSync | undefined;
   #intake: Intake;
   #ops: OpsServer;
   #timers: NodeJS.Timeout[] = [];
@@ -84,6 +101,7 @@ export class Gateway {
     this.#intake = new Intake(this.buffer, this.#limiter, this.#presence, local, this.metrics, this.log.child({ part: "intake" }), () =>
       this.sink.nudge(),
     );
+    this.sources = createSources({ config, metrics: this.metrics, log: this.log.child({ part: "sources" }), store: (records, quarantine) => this.#storeSourceRecords(records, quarantine) });
     const { mqtt } = config;
     this.source = new MqttSource(
       {
@@ -115,6 +133,13 @@ export class Gateway {
       },
       contentType: this.metrics.registry.contentType,
       health: () => this.#health(),
+      routes: anyRoute(
+        otaRoutes(() => this.ota, config.site, {
+        maxImageBytes: config.ota.maxImageBytes,
+        ...(config.ota.offerTokenFile ? { token: readFileSync(config.ota.offerTokenFile, "utf8").trim() } : {}),
+      }),
+        quarantineRoutes(config.buffer.path, () => this.#jsonMappers(), (records) => this.#storeSourceRecords(records)),
+      ),
     });
   }
 
@@ -123,6 +148,13 @@ export class Gateway {
     try {
       gateway.httpPort = await gateway.#ops.listen(config.http.port, config.http.host);
       gateway.sink.start();
+      for (const source of gateway.sources) await source.start();
+      if (config.ota.releasePublicKeyFile) gateway.ota = await OtaDistributor.start(otaOptions(config, gateway.log, gateway.metrics.registry), 0);
+      if (config.fleet.url) {
+        const ota = gateway.ota;
+        const offer = ota ? async (url: string, devices: string[]) => void (await ota.offer({ release: { url }, devices })) : undefined;
+        (gateway.fleet = new FleetSync({ ...fleetOptions(config, gateway.log, gateway.metrics.registry), ...(offer ? { offer } : {}) })).start();
+      }
       gateway.#timers.push(setInterval(() => gateway.#tick(), config.heartbeat.checkMs));
       gateway.#timers.push(setInterval(() => gateway.buffer.expire(), EXPIRE_EVERY_MS));
       gateway.#timers.push(setInterval(() => gateway.#status(), config.statusIntervalS * 1000));
@@ -157,7 +189,21 @@ export class Gateway {
       commitFailures: commit.failures,
       commitBackoff: this.source.commitBackoff,
       bufferRecords: this.buffer.stats().records,
+      // informational: a PLC that is down does not make the gateway unhealthy (its gaps are counted)
+      sourcesConnected: Object.fromEntries(this.sources.map((source) => [source.stream.context.name, source.connected])),
     };
+  }
+
+  /** A southbound source's readings (and quarantined messages) in one buffer transaction; throws when it failed. */
+  #storeSourceRecords(records: NewRecord[], quarantine: QuarantineEntry[] = []): void {
+    const outcome = this.buffer.append(records, quarantine);
+    if (outcome.stored > 0) this.metrics.stored.inc({ kind: "read" }, outcome.stored);
+    this.sink.nudge();
+  }
+
+  /** The running JSON-over-MQTT sources' mappings, for quarantine replay. */
+  #jsonMappers(): Map<string, JsonMapper> {
+    return new Map(this.sources.filter((source): source is JsonMqttSource => source instanceof JsonMqttSource).map((source) => [source.config.name, source.mapper]));
   }
 
   #refreshGauges(): void {
@@ -196,11 +242,73 @@ export class Gateway {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    for (const source of this.sources) await source.stop().catch((error: unknown) => this.log.warn({ err: error }, "source stop"));
     for (const timer of this.#timers) clearInterval(timer);
     await this.source.close().catch((error: unknown) => this.log.warn({ err: error }, "mqtt close"));
     await this.sink.close();
+    await this.ota?.stop();
+    await this.fleet?.stop();
     await this.#ops.close().catch(() => undefined);
     this.buffer.close();
     this.log.info("gateway stopped");
   }
+}
+
+/** The fleet sync's options from the gateway config: its own MQTT connection with the gateway's credentials. */
+function fleetOptions(config: GatewayConfig, log: Logger, registry: GatewayMetrics["registry"]): FleetSyncOptions {
+  const { mqtt, fleet } = config;
+  if (!fleet.tokenFile) throw new Error("fleet.url is set but fleet.tokenFile is not: the fleet service needs this gateway's token");
+  return {
+    site: config.site,
+    fleetUrl: fleet.url as string,
+    token: readFileSync(fleet.tokenFile, "utf8").trim(),
+    syncIntervalMs: fleet.syncIntervalMs,
+    maxDevices: config.limits.maxDevices,
+    mqttUrl: mqtt.url,
+    clientId: `${mqtt.clientId ?? `vw-gw-${config.gatewayId}`}-fleet`,
+    mqtt: {
+      reconnectPeriod: mqtt.reconnectMs,
+      ...(mqtt.username ? { username: mqtt.username } : {}),
+      ...(mqtt.passwordFile ? { password: readFileSync(mqtt.passwordFile, "utf8").trim() } : {}),
+      ...(mqtt.caFile ? { ca: readFileSync(mqtt.caFile) } : {}),
+      ...(mqtt.certFile ? { cert: readFileSync(mqtt.certFile) } : {}),
+      ...(mqtt.keyFile ? { key: readFileSync(mqtt.keyFile) } : {}),
+    },
+    registry,
+    log: log.child({ part: "fleet" }),
+  };
+}
+
+/** The distributor's options from the gateway config: its own MQTT connection with the gateway's credentials. */
+function otaOptions(config: GatewayConfig, log: Logger, registry: GatewayMetrics["registry"]): Parameters<typeof OtaDistributor.start>[0] {
+  const { mqtt, ota } = config;
+  return {
+    mqttUrl: mqtt.url,
+    site: config.site,
+    storeDir: ota.storeDir ?? join(dirname(config.buffer.path), "ota-releases"),
+    releasePublicKeyPem: readFileSync(ota.releasePublicKeyFile as string, "utf8"),
+    clientId: `${mqtt.clientId ?? `vw-gw-${config.gatewayId}`}-ota`,
+    limits: {
+      chunkBytes: ota.chunkBytes,
+      maxConcurrentDownloads: ota.maxConcurrentDownloads,
+      slotIdleTimeoutMs: ota.slotIdleTimeoutMs,
+      deviceBytesPerS: ota.deviceBytesPerS,
+      deviceBurstBytes: ota.deviceBurstBytes,
+      busyRetryMs: ota.busyRetryMs,
+      maxStoredReleases: ota.maxStoredReleases,
+      maxImageBytes: ota.maxImageBytes,
+      fetchTimeoutMs: ota.fetchTimeoutMs,
+      maxDevices: config.limits.maxDevices,
+    },
+    mqtt: {
+      reconnectMs: mqtt.reconnectMs,
+      ...(mqtt.username ? { username: mqtt.username } : {}),
+      ...(mqtt.passwordFile ? { password: readFileSync(mqtt.passwordFile, "utf8").trim() } : {}),
+      ...(mqtt.caFile ? { ca: readFileSync(mqtt.caFile) } : {}),
+      ...(mqtt.certFile ? { cert: readFileSync(mqtt.certFile) } : {}),
+      ...(mqtt.keyFile ? { key: readFileSync(mqtt.keyFile) } : {}),
+    },
+    registry,
+    log: log.child({ part: "ota" }),
+  };
 }

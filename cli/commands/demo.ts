@@ -1,7 +1,10 @@
 // `vibewatch demo`: the whole chain on one machine, with a live status line and a loss audit.
 import type { Command } from "../command.js";
 import { parseCommandArgs, numberOption } from "../command.js";
-import { Demo, type DemoStatus, type DemoSummary } from "../../demo/run-demo.js";
+// The simulator is imported when the command runs, not when the CLI starts: it brings SES
+// lockdown (@endo/init, for the XS engine), which freezes the built-ins for the whole process, and
+// libraries other commands load (modbus-serial extends Buffer.prototype) cannot run after it.
+import type { DemoStatus, DemoSummary } from "../../demo/run-demo.js";
 import { formatAudit } from "../../cloud/audit/sequence-audit.js";
 
 const help = `Usage: vibewatch demo [options]
@@ -67,6 +70,7 @@ export const demoCommand: Command = {
       console.log(help);
       return 0;
     }
+    const { Demo } = await import("../../demo/run-demo.js");
     const demo = new Demo();
     const interactive = process.stdout.isTTY === true;
     const onSignal = () => demo.stop();

@@ -8,6 +8,10 @@ import { pkiCommand } from "./pki.js";
 import { simCommand } from "./sim.js";
 import { auditCommand } from "./audit.js";
 import { demoCommand } from "./demo.js";
+import { releaseCommand } from "./release.js";
+import { otaCommand } from "./ota.js";
+import { fleetCommand } from "./fleet.js";
+import { quarantineCommand } from "./quarantine.js";
 
 export const commands: Command[] = [
   demoCommand,
@@ -18,4 +22,8 @@ export const commands: Command[] = [
   pkiCommand,
   simCommand,
   auditCommand,
+  releaseCommand,
+  otaCommand,
+  fleetCommand,
+  quarantineCommand,
 ];

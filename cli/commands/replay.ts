@@ -3,7 +3,10 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "../command.js";
 import { numberOption, parseCommandArgs, UsageError } from "../command.js";
-import { CsvError, parseAccelerationCsv, replaySamples } from "../../simulator/replay.js";
+// The simulator (replay runs the firmware in XS) is imported when the command runs, not when the CLI starts: it brings SES
+// lockdown (@endo/init, for the XS engine), which freezes the built-ins for the whole process, and
+// libraries other commands load (modbus-serial extends Buffer.prototype) cannot run after it.
+type ReplayModule = typeof import("../../simulator/replay.js");
 import { MACHINE_CLASSES, type MachineClass, type RangeG } from "../../protocol/messages.js";
 
 const help = `Usage: vibewatch replay --rate <Hz> [--window <samples>] [--hop <samples>] [--sensor lis3dh|adxl345]
@@ -68,6 +71,7 @@ export const replayCommand: Command = {
       console.error(`vibewatch replay: cannot read ${file}: ${(error as Error).message}`);
       return 1;
     }
+    const { CsvError, parseAccelerationCsv, replaySamples }: ReplayModule = await import("../../simulator/replay.js");
     try {
       const samples = parseAccelerationCsv(text);
       await replaySamples(samples, { sampleRateHz, windowSamples, hopSamples, sensor, rangeG: rangeG as RangeG, machineClass, learningWindows, reference: values.reference === true },

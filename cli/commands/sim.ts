@@ -4,7 +4,10 @@
 import type { Command } from "../command.js";
 import { numberOption, parseCommandArgs, UsageError } from "../command.js";
 import { isValidId } from "../../protocol/topics.js";
-import { Fleet, type FleetSnapshot } from "../../simulator/fleet.js";
+// The simulator is imported when the command runs, not when the CLI starts: it brings SES
+// lockdown (@endo/init, for the XS engine), which freezes the built-ins for the whole process, and
+// libraries other commands load (modbus-serial extends Buffer.prototype) cannot run after it.
+import type { FleetSnapshot } from "../../simulator/fleet.js";
 
 const help = `Usage: vibewatch sim --devices <n> --broker <url> --site <id> [--duration <s>] [--speed <x>]
 
@@ -74,6 +77,7 @@ export const simCommand: Command = {
     };
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
+    const { Fleet } = await import("../../simulator/fleet.js");
     const fleet = await Fleet.start({ devices, brokerUrl: values.broker, siteId: values.site, speed, heartbeatS: Math.round(heartbeatS) });
     const startedAt = Date.now();
     const tty = process.stderr.isTTY === true;

@@ -10,6 +10,9 @@ import { FleetAuth } from "./fleet-auth.js";
 import { FleetMetrics } from "./fleet-metrics.js";
 import { FleetView } from "./fleet-view.js";
 import { fleetRoutes } from "./routes.js";
+import { releaseRoutes } from "./release-routes.js";
+import { RolloutService } from "./rollout/rollout-service.js";
+import { readFileSync } from "node:fs";
 import { FleetRepository } from "./storage/fleet-repository.js";
 import { SqliteDatabase } from "./storage/sqlite-database.js";
 import { PostgresDatabase } from "./storage/postgres-database.js";
@@ -28,7 +31,7 @@ export function openDatabase(storage: FleetConfig["storage"]): SqlDatabase {
   return storage.type === "postgres" ? new PostgresDatabase(storage.url, storage.maxConnections ?? 5) : new SqliteDatabase(storage.path ?? DEFAULT_SQLITE_PATH);
 }
 
-export type FleetApp = FastifyInstance & { repo: FleetRepository };
+export type FleetApp = FastifyInstance & { repo: FleetRepository; rollouts: RolloutService };
 
 export async function buildFleetApp(options: FleetBuildOptions): Promise<FleetApp> {
   const { config } = options;
@@ -53,7 +56,15 @@ export async function buildFleetApp(options: FleetBuildOptions): Promise<FleetAp
     return reply.code(body.statusCode).send(body);
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody(404, "VW_NOT_FOUND", "no such route")));
-  await app.register(fleetRoutes, { repo, view, auth: new FleetAuth(config), metrics });
-  app.addHook("onClose", async () => repo.close());
-  return Object.assign(app as unknown as FastifyInstance, { repo });
+  const auth = new FleetAuth(config);
+  const rollouts = new RolloutService(repo, config.offlineAfterS * 1000);
+  const releasePublicKeyPem = config.releasePublicKeyFile ? readFileSync(config.releasePublicKeyFile, "utf8") : undefined;
+  await app.register(fleetRoutes, { repo, view, auth, metrics, rollouts });
+  await app.register(releaseRoutes, { repo, auth, rollouts, releasePublicKeyPem });
+  rollouts.startTicking(config.rolloutTickMs, (error) => app.log.error({ err: error }, "rollout step failed: tried again next tick"));
+  app.addHook("onClose", async () => {
+    await rollouts.stop();
+    await repo.close();
+  });
+  return Object.assign(app as unknown as FastifyInstance, { repo, rollouts });
 }

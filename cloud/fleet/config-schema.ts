@@ -27,6 +27,10 @@ export const FleetConfigSchema = Type.Object(
     operators: Type.Array(Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }), role: Type.Union([Type.Literal("read"), Type.Literal("operate")]), tokenHash: TokenHash }, { additionalProperties: false }), { default: [] }),
     /** site gateways: each syncs its own site only (reports in, desired configuration out) */
     gateways: Type.Array(Type.Object({ id: Id, site: Id, tokenHash: TokenHash }, { additionalProperties: false }), { default: [] }),
+    /** the release-signing public key (PEM, `vibewatch pki release-key`): releases are checked against it on publish; unset: no releases */
+    releasePublicKeyFile: Type.Optional(Type.String({ minLength: 1 })),
+    /** how often active rollouts take a step (read the inventory, advance waves, judge soaks), ms */
+    rolloutTickMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
     /** a device not reported for this long counts as offline in listings and drift */
     offlineAfterS: Type.Integer({ minimum: 1, default: 300 }),
     logLevel: Type.Union([Type.Literal("fatal"), Type.Literal("error"), Type.Literal("warn"), Type.Literal("info"), Type.Literal("debug")], { default: "info" }),

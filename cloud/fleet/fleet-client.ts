@@ -2,6 +2,10 @@
 // service's catalog code and message ("VW_BAD_CONFIG: tw: want less than ta").
 import type { DeviceView } from "./fleet-view.js";
 import type { ConfigSetRequest, SyncReply, SyncRequest } from "./routes.js";
+import type { RolloutStartRequest, rolloutSummary } from "./release-routes.js";
+import type { StoredReleaseRow } from "./storage/fleet-repository.js";
+
+export type RolloutSummary = ReturnType<typeof rolloutSummary>;
 
 export class FleetApiError extends Error {
   constructor(readonly statusCode: number, readonly code: string, message: string) {
@@ -44,6 +48,31 @@ export class FleetClient {
 
   setLabels(site: string, device: string, labels: string[]): Promise<{ ok: true }> {
     return this.#request("PUT", "/v1/labels", { site, device, labels });
+  }
+
+  publishRelease(files: { image: Uint8Array; manifest: Uint8Array; signature: Uint8Array }): Promise<{ version: string; board: string; sizeBytes: number; stored: boolean }> {
+    const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+    return this.#request("PUT", "/v1/releases", { image: b64(files.image), manifest: b64(files.manifest), signature: b64(files.signature) });
+  }
+
+  releases(): Promise<{ releases: StoredReleaseRow[] }> {
+    return this.#request("GET", "/v1/releases");
+  }
+
+  startRollout(request: RolloutStartRequest): Promise<RolloutSummary> {
+    return this.#request("POST", "/v1/rollouts", request);
+  }
+
+  rollouts(): Promise<{ rollouts: RolloutSummary[] }> {
+    return this.#request("GET", "/v1/rollouts");
+  }
+
+  rollout(id: string): Promise<RolloutSummary & { members: { site: string; device: string; wave: number; state: string; reason?: string; fromVersion?: string }[] }> {
+    return this.#request("GET", `/v1/rollouts/${encodeURIComponent(id)}`);
+  }
+
+  rolloutAction(id: string, action: "pause" | "resume" | "abort"): Promise<RolloutSummary> {
+    return this.#request("POST", `/v1/rollouts/${encodeURIComponent(id)}/${action}`);
   }
 
   sync(request: SyncRequest): Promise<SyncReply> {

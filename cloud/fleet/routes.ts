@@ -13,6 +13,7 @@ import type { FleetMetrics } from "./fleet-metrics.js";
 import type { ConfigScope, FleetRepository } from "./storage/fleet-repository.js";
 import { desiredConfig } from "./storage/desired-config.js";
 import { checkFields, ConfigInputError } from "./config-input.js";
+import type { RolloutService } from "./rollout/rollout-service.js";
 
 const Id = Type.String({ pattern: ID_PATTERN.source });
 const Label = Type.String({ pattern: "^[a-z0-9][a-z0-9_-]{0,31}$" });
@@ -33,6 +34,8 @@ export const ReportSchema = Type.Object(
     otaState: Type.Optional(Type.String({ maxLength: 16 })),
     otaTarget: Type.Optional(Type.String({ maxLength: 24 })),
     otaError: Type.Optional(Type.String({ maxLength: 64 })),
+    overruns: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295 })),
+    anomalyMean: Type.Optional(Type.Number({ minimum: 0, maximum: 100_000 })),
   },
   { additionalProperties: false },
 );
@@ -40,6 +43,8 @@ export const SyncRequestSchema = Type.Object({ site: Id, reports: Type.Array(Rep
 export type SyncRequest = Static<typeof SyncRequestSchema>;
 export interface SyncReply {
   configs: { device: string; config: DeviceConfig }[];
+  /** releases the site's devices should be offered now (rollouts), with where to fetch them */
+  offers: { device: string; version: string; url: string }[];
 }
 
 const ScopeSchema = Type.Object({ site: Type.Optional(Id), group: Type.Optional(Label), device: Type.Optional(Id) }, { additionalProperties: false });
@@ -55,12 +60,13 @@ function scopeOf(scope: Static<typeof ScopeSchema>): ConfigScope {
 
 export interface FleetRouteOptions {
   repo: FleetRepository;
+  rollouts: RolloutService;
   view: FleetView;
   auth: FleetAuth;
   metrics: FleetMetrics;
 }
 
-export async function fleetRoutes(app: FastifyInstance, { repo, view, auth, metrics }: FleetRouteOptions): Promise<void> {
+export async function fleetRoutes(app: FastifyInstance, { repo, view, auth, metrics, rollouts }: FleetRouteOptions): Promise<void> {
   const who = (request: FastifyRequest): Promise<Principal> => auth.authenticate(request.headers.authorization);
 
   app.get("/v1/devices", { schema: { querystring: Type.Object({ site: Type.Optional(Id) }) } }, async (request) => {
@@ -118,7 +124,10 @@ export async function fleetRoutes(app: FastifyInstance, { repo, view, auth, metr
     const changed = await repo.recordReports(body.site, principal.id, body.reports);
     metrics.syncs.inc({ site: body.site });
     metrics.reports.inc({ site: body.site }, changed);
-    return { configs: await view.siteConfigs(body.site) };
+    // the gateway fetches a release from where it reached this service (its fleet.url)
+    const base = `${request.protocol}://${request.headers.host ?? request.hostname}`;
+    const offers = (await rollouts.offersFor(body.site)).map((o) => ({ ...o, url: `${base}/v1/releases/${o.version}/` }));
+    return { configs: await view.siteConfigs(body.site), offers };
   });
 
   app.get("/healthz", async () => ({ status: "ok" }));

@@ -5,6 +5,7 @@ import { Type, type Static } from "@sinclair/typebox";
 import { ID_MAX_LENGTH, ID_PATTERN } from "../../protocol/topics.js";
 import { DEFAULT_QUARANTINE_BREAKER_REFUSALS } from "../sinks/quarantine-breaker.js";
 import { DEFAULT_MAX_DEVICES } from "../alerts/heartbeat-monitor.js";
+import { SourcesConfigSchema } from "../sources/southbound/sources-config.js";
 
 const Id = Type.String({ pattern: ID_PATTERN.source, maxLength: ID_MAX_LENGTH, description: "[a-z0-9-], 1..24 characters" });
 const PositiveInt = (defaultValue: number, description: string, maximum = Number.MAX_SAFE_INTEGER) =>
@@ -101,6 +102,35 @@ export const HttpConfigSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+/** OTA distribution (issue 15, gateway/ota/): off unless ota.releasePublicKeyFile is set. */
+export const OtaConfigSchema = Type.Object(
+  {
+    releasePublicKeyFile: Path("the site's release-signing public key (PEM, `vibewatch pki release-key`); unset: OTA distribution off"),
+    storeDir: Path("folder of the release store (default: \"ota-releases\" beside buffer.path)"),
+    offerTokenFile: Path("bearer token required for POST /ota/offer and /ota/withdraw; unset: loopback callers only"),
+    chunkBytes: PositiveInt(512, "image bytes per chunk reply (the offer's cs), at most 1024", 1024),
+    maxConcurrentDownloads: PositiveInt(4, "devices of the site downloading at once; the others are told to retry later", 100_000),
+    slotIdleTimeoutMs: PositiveInt(30_000, "a download slot whose device stopped asking is freed after this, ms"),
+    deviceBytesPerS: PositiveInt(32 * 1024, "a device's sustained download rate, bytes/s"),
+    deviceBurstBytes: PositiveInt(4096, "bytes a device may have in flight at once (at least chunkBytes)"),
+    busyRetryMs: PositiveInt(2000, "retry delay told to a device while every slot is taken, ms (plus up to half as jitter)", 600_000),
+    maxStoredReleases: PositiveInt(8, "releases kept in the store; one more is refused until one is removed", 1000),
+    maxImageBytes: PositiveInt(16 * 1024 * 1024, "largest image accepted, bytes", 16 * 1024 * 1024),
+    fetchTimeoutMs: PositiveInt(60_000, "time limit of each GET of a release from a URL, ms"),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+/** The fleet service (issue 16, gateway/fleet/): off unless fleet.url is set. */
+export const FleetSyncConfigSchema = Type.Object(
+  {
+    url: Type.Optional(Type.String({ pattern: "^https?://", description: "the fleet service (cloud/fleet); unset: no sync" })),
+    tokenFile: Path("file holding this gateway's fleet token (gateways[] of the fleet config)"),
+    syncIntervalMs: PositiveInt(30_000, "how often device reports go up and desired configs come down, ms", 3_600_000),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const GatewayConfigSchema = Type.Object(
   {
     gatewayId: Id,
@@ -111,8 +141,11 @@ export const GatewayConfigSchema = Type.Object(
     limits: LimitsConfigSchema,
     heartbeat: HeartbeatConfigSchema,
     http: HttpConfigSchema,
+    ota: OtaConfigSchema,
+    fleet: FleetSyncConfigSchema,
     logLevel: Type.Union(["fatal", "error", "warn", "info", "debug", "trace", "silent"].map((level) => Type.Literal(level)), { default: "info" }),
     statusIntervalS: PositiveInt(60, "how often the gateway sends its own status record (kind gw), s"),
+    sources: SourcesConfigSchema,
   },
   { additionalProperties: false },
 );
@@ -120,3 +153,4 @@ export const GatewayConfigSchema = Type.Object(
 export type GatewayConfig = Static<typeof GatewayConfigSchema>;
 export type BufferConfig = Static<typeof BufferConfigSchema>;
 export type SinkConfig = Static<typeof SinkConfigSchema>;
+export type OtaConfig = Static<typeof OtaConfigSchema>;

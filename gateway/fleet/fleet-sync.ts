@@ -28,6 +28,11 @@ export interface FleetSyncOptions {
   mqtt?: Pick<IClientOptions, "username" | "password" | "ca" | "cert" | "key" | "reconnectPeriod">;
   registry: Registry;
   log: Logger;
+  /**
+   * offers a release (fetched from url) to devices of this site: the gateway's OTA distributor
+   * (gateway/ota/); undefined where OTA is off, and a rollout's offers are then counted, not made
+   */
+  offer?: (url: string, devices: string[]) => Promise<void>;
 }
 
 export class FleetSync {
@@ -36,6 +41,11 @@ export class FleetSync {
   readonly #fleet: FleetClient;
   readonly #reports = new Map<string, DeviceReport>();
   readonly #published = new Map<string, string>();
+  /** device -> the release version this process last offered it */
+  readonly #offered = new Map<string, string>();
+  /** device -> anomaly scores of its telemetry since the last sync (sum, count) */
+  readonly #anomaly = new Map<string, { sum: number; count: number }>();
+  readonly #offersMade: Counter<"outcome">;
   #timer: NodeJS.Timeout | undefined;
   #syncing: Promise<void> | undefined;
   #stopped = false;
@@ -51,6 +61,7 @@ export class FleetSync {
     this.#syncs = new Counter({ name: "vw_gateway_fleet_syncs_total", help: "syncs with the fleet service, by outcome (ok, failed)", labelNames: ["outcome"], registers });
     this.#configsPublished = new Counter({ name: "vw_gateway_fleet_configs_published_total", help: "desired configs published retained on …/cfg", registers });
     this.#reportsDropped = new Counter({ name: "vw_gateway_fleet_reports_dropped_total", help: "device statuses not tracked for the fleet: the device cap (limits.maxDevices) was reached", registers });
+    this.#offersMade = new Counter({ name: "vw_gateway_fleet_offers_total", help: "rollout offers from the fleet service, by outcome (offered, failed, no_ota: OTA is off here)", labelNames: ["outcome"], registers });
     this.#lastSyncOk = new Gauge({ name: "vw_gateway_fleet_last_sync_ok_timestamp_seconds", help: "when the last sync succeeded (0: never)", registers });
     this.#client = mqtt.connect(options.mqttUrl, {
       clientId: options.clientId,
@@ -60,9 +71,10 @@ export class FleetSync {
       connectTimeout: 10_000,
       ...options.mqtt,
     });
-    // statuses are retained: every (re)connection learns each device's latest one
-    this.#client.on("connect", () => this.#client.subscribe(deviceFilter("status", options.site), { qos: 1 }));
-    this.#client.on("message", (topic, payload) => this.#onStatus(topic, payload));
+    // statuses are retained: every (re)connection learns each device's latest one; telemetry at
+    // QoS 0 only for the health gate's anomaly means (the intake's QoS 1 session carries the data)
+    this.#client.on("connect", () => this.#client.subscribe([deviceFilter("status", options.site), deviceFilter("tele", options.site)], { qos: 0 }));
+    this.#client.on("message", (topic, payload) => (topic.endsWith("/tele") ? this.#onTelemetry(topic, payload) : this.#onStatus(topic, payload)));
     this.#client.on("error", (error) => options.log.warn({ err: error }, "fleet sync mqtt error"));
   }
 
@@ -74,6 +86,21 @@ export class FleetSync {
   /** the latest report of each device (for tests and /healthz) */
   get reports(): ReadonlyMap<string, DeviceReport> {
     return this.#reports;
+  }
+
+  #onTelemetry(topic: string, payload: Buffer): void {
+    const parsed = parseDeviceTopic(topic);
+    if (!parsed || !this.#reports.has(parsed.device)) return;
+    try {
+      const message = decodeDeviceMessage("tele", payload, parsed.device);
+      if (message.kind !== "tele" || message.payload.n === null) return;
+      const entry = this.#anomaly.get(parsed.device) ?? { sum: 0, count: 0 };
+      entry.sum += message.payload.n / 100;
+      entry.count++;
+      this.#anomaly.set(parsed.device, entry);
+    } catch {
+      // the intake counts and quarantines bad telemetry
+    }
   }
 
   #onStatus(topic: string, payload: Buffer): void {
@@ -97,7 +124,7 @@ export class FleetSync {
     }
     if (message.kind !== "status") return;
     const s = message.payload;
-    const report: DeviceReport = { device: parsed.device, seenMs, online: s.o, fw: s.fw, boot: s.b, seq: s.s, cfgVersion: s.cv, rssiDbm: s.rs, memFree: s.mem };
+    const report: DeviceReport = { device: parsed.device, seenMs, online: s.o, fw: s.fw, boot: s.b, seq: s.s, cfgVersion: s.cv, rssiDbm: s.rs, memFree: s.mem, overruns: s.ov };
     if (s.er !== undefined) report.lastError = s.er;
     if (s.sl !== undefined) report.slot = s.sl;
     if (s.os !== undefined) report.otaState = s.os;
@@ -115,8 +142,15 @@ export class FleetSync {
   async #sync(): Promise<void> {
     if (this.#stopped) return;
     let configs: { device: string; config: DeviceConfig }[];
+    let offers: { device: string; version: string; url: string }[];
+    // each report carries the mean anomaly score of the telemetry since the last sync that went through
+    const anomaly = new Map(this.#anomaly);
+    const reports = [...this.#reports.values()].map((r) => {
+      const a = anomaly.get(r.device);
+      return a && a.count > 0 ? { ...r, anomalyMean: a.sum / a.count } : r;
+    });
     try {
-      ({ configs } = await this.#fleet.sync({ site: this.#options.site, reports: [...this.#reports.values()] }));
+      ({ configs, offers = [] } = await this.#fleet.sync({ site: this.#options.site, reports }));
     } catch (error) {
       this.#syncs.inc({ outcome: "failed" });
       this.#options.log.warn({ err: (error as Error).message }, "fleet sync failed: retrying next interval");
@@ -124,6 +158,8 @@ export class FleetSync {
     }
     this.#syncs.inc({ outcome: "ok" });
     this.#lastSyncOk.set(Date.now() / 1000);
+    for (const device of anomaly.keys()) this.#anomaly.delete(device);
+    await this.#offer(offers);
     if (!this.#client.connected) return; // published next sync, once the broker is back
     for (const { device, config } of configs) {
       const key = JSON.stringify(config);
@@ -136,6 +172,31 @@ export class FleetSync {
       } catch (error) {
         this.#options.log.warn({ device, err: (error as Error).message }, "desired config not published: next sync");
         return;
+      }
+    }
+  }
+
+  /** Makes the rollout's offers this process has not made yet, one release fetch per version. */
+  async #offer(offers: readonly { device: string; version: string; url: string }[]): Promise<void> {
+    const byUrl = new Map<string, string[]>();
+    for (const o of offers) {
+      if (this.#offered.get(o.device) === o.version) continue;
+      byUrl.set(o.url, [...(byUrl.get(o.url) ?? []), o.device]);
+    }
+    for (const [url, devices] of byUrl) {
+      if (!this.#options.offer) {
+        this.#offersMade.inc({ outcome: "no_ota" }, devices.length);
+        this.#options.log.warn({ url, devices: devices.length }, "the fleet asks for OTA offers but OTA is off here (ota.releasePublicKeyFile unset)");
+        continue;
+      }
+      try {
+        await this.#options.offer(url, devices);
+        const version = offers.find((o) => o.url === url)?.version as string;
+        for (const device of devices) this.#offered.set(device, version);
+        this.#offersMade.inc({ outcome: "offered" }, devices.length);
+      } catch (error) {
+        this.#offersMade.inc({ outcome: "failed" }, devices.length);
+        this.#options.log.warn({ url, err: (error as Error).message }, "rollout offer failed: tried again next sync");
       }
     }
   }

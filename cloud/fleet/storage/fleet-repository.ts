@@ -11,6 +11,23 @@
 import type { ConfigValue } from "../../../protocol/config-fields.js";
 import type { SqlDatabase, SqlExecutor, SqlRow } from "./sql-database.js";
 import { migrate } from "./migrations.js";
+import type { RolloutState } from "../rollout/rollout-engine.js";
+
+export interface StoredReleaseRow {
+  version: string;
+  board: string;
+  sizeBytes: number;
+  sha256: string;
+  minVersion: string;
+  publishedMs: number;
+  publishedBy: string;
+}
+
+export interface ReleaseFiles {
+  manifest: Uint8Array;
+  signature: Uint8Array;
+  image: Uint8Array;
+}
 
 export interface DeviceReport {
   device: string;
@@ -28,6 +45,10 @@ export interface DeviceReport {
   otaState?: string;
   otaTarget?: string;
   otaError?: string;
+  /** FIFO overruns since boot (status "ov") */
+  overruns?: number;
+  /** mean anomaly score (score units) of the telemetry since the previous report; absent when none carried one */
+  anomalyMean?: number;
 }
 
 export interface DeviceRecord extends Partial<DeviceReport> {
@@ -71,6 +92,7 @@ function deviceOf(row: SqlRow): DeviceRecord {
   const fields: [keyof DeviceRecord, string][] = [
     ["gateway", "gateway"], ["fw", "fw"], ["slot", "slot"], ["boot", "boot"], ["seq", "seq"], ["cfgVersion", "cfg_version"], ["lastError", "last_error"],
     ["rssiDbm", "rssi_dbm"], ["memFree", "mem_free"], ["otaState", "ota_state"], ["otaTarget", "ota_target"], ["otaError", "ota_error"], ["seenMs", "last_seen_ms"],
+    ["overruns", "fifo_overruns"], ["anomalyMean", "anomaly_mean"],
   ];
   for (const [key, column] of fields) {
     const value = optional(row[column]);
@@ -79,7 +101,7 @@ function deviceOf(row: SqlRow): DeviceRecord {
   return record;
 }
 
-const REPORT_COLUMNS = ["gateway", "online", "fw", "slot", "boot", "seq", "cfg_version", "last_error", "rssi_dbm", "mem_free", "ota_state", "ota_target", "ota_error", "last_seen_ms"];
+const REPORT_COLUMNS = ["gateway", "online", "fw", "slot", "boot", "seq", "cfg_version", "last_error", "rssi_dbm", "mem_free", "ota_state", "ota_target", "ota_error", "last_seen_ms", "fifo_overruns", "anomaly_mean"];
 
 export class FleetRepository {
   private constructor(readonly db: SqlDatabase) {}
@@ -107,7 +129,7 @@ export class FleetRepository {
       for (const r of reports) {
         const rows = await tx.query(sql, [
           site, r.device, gateway, r.online ? 1 : 0, r.fw ?? null, r.slot ?? null, r.boot ?? null, r.seq ?? null, r.cfgVersion ?? null, r.lastError ?? null,
-          r.rssiDbm ?? null, r.memFree ?? null, r.otaState ?? null, r.otaTarget ?? null, r.otaError ?? null, r.seenMs,
+          r.rssiDbm ?? null, r.memFree ?? null, r.otaState ?? null, r.otaTarget ?? null, r.otaError ?? null, r.seenMs, r.overruns ?? null, r.anomalyMean ?? null,
         ]);
         changed += rows.length;
       }
@@ -141,6 +163,49 @@ export class FleetRepository {
       );
       return revision;
     });
+  }
+
+  /** Stores a verified release; false when that version exists already (a version is immutable). */
+  async putRelease(row: StoredReleaseRow, files: ReleaseFiles): Promise<boolean> {
+    const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+    const rows = await this.db.query(
+      "INSERT INTO releases (version, board, size_bytes, sha256, min_version, manifest, signature, image, published_ms, published_by) " +
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (version) DO NOTHING RETURNING version",
+      [row.version, row.board, row.sizeBytes, row.sha256, row.minVersion, b64(files.manifest), b64(files.signature), b64(files.image), row.publishedMs, row.publishedBy],
+    );
+    return rows.length === 1;
+  }
+
+  async listReleases(): Promise<StoredReleaseRow[]> {
+    const rows = await this.db.query("SELECT version, board, size_bytes, sha256, min_version, published_ms, published_by FROM releases ORDER BY published_ms");
+    return rows.map((r) => ({ version: String(r.version), board: String(r.board), sizeBytes: Number(r.size_bytes), sha256: String(r.sha256), minVersion: String(r.min_version), publishedMs: Number(r.published_ms), publishedBy: String(r.published_by) }));
+  }
+
+  /** one file of a release ("manifest", "signature", "image"), or undefined */
+  async releaseFile(version: string, file: keyof ReleaseFiles): Promise<Uint8Array | undefined> {
+    const [row] = await this.db.query(`SELECT ${file} AS bytes FROM releases WHERE version = $1`, [version]);
+    return row ? new Uint8Array(Buffer.from(String(row.bytes), "base64")) : undefined;
+  }
+
+  /** Writes a rollout's state (insert or replace). */
+  async saveRollout(state: RolloutState, nowMs = Date.now()): Promise<void> {
+    await this.db.query(
+      "INSERT INTO rollouts (id, release, status, state, created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $5) " +
+        "ON CONFLICT (id) DO UPDATE SET status = excluded.status, state = excluded.state, updated_ms = excluded.updated_ms",
+      [state.plan.id, state.plan.release, state.status, JSON.stringify(state), nowMs],
+    );
+  }
+
+  async listRollouts(filter: { active?: boolean } = {}): Promise<RolloutState[]> {
+    const rows = filter.active
+      ? await this.db.query("SELECT state FROM rollouts WHERE status IN ('running', 'paused', 'halted') ORDER BY created_ms")
+      : await this.db.query("SELECT state FROM rollouts ORDER BY created_ms");
+    return rows.map((r) => JSON.parse(String(r.state)) as RolloutState);
+  }
+
+  async getRollout(id: string): Promise<RolloutState | undefined> {
+    const [row] = await this.db.query("SELECT state FROM rollouts WHERE id = $1", [id]);
+    return row ? (JSON.parse(String(row.state)) as RolloutState) : undefined;
   }
 
   /** The entries that can apply to devices of `site` (its site and device entries, and every group's); all without a site. */

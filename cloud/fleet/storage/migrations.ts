@@ -50,6 +50,40 @@ export const MIGRATIONS: readonly Migration[] = [
       `INSERT INTO counters (name, value) VALUES ('config_revision', 0)`,
     ],
   },
+  {
+    version: 2,
+    name: "releases and rollouts",
+    statements: [
+      // the three files of a signed release (gateway/ota/release-files.ts), base64: one portable
+      // column type on both databases; images are a few MB at most (ota.maxImageBytes)
+      `CREATE TABLE releases (
+        version TEXT PRIMARY KEY,
+        board TEXT NOT NULL,
+        size_bytes BIGINT NOT NULL,
+        sha256 TEXT NOT NULL,
+        min_version TEXT NOT NULL,
+        manifest TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        image TEXT NOT NULL,
+        published_ms BIGINT NOT NULL,
+        published_by TEXT NOT NULL
+      )`,
+      // health signals the rollout gate compares between cohorts: FIFO overruns since boot (status
+      // "ov") and the mean anomaly score of the telemetry since the gateway's previous sync
+      `ALTER TABLE devices ADD COLUMN fifo_overruns BIGINT`,
+      `ALTER TABLE devices ADD COLUMN anomaly_mean REAL`,
+      // a rollout's whole state (cloud/fleet/rollout/rollout-engine.ts RolloutState) as JSON,
+      // rewritten after every step: a restarted service resumes from the last one
+      `CREATE TABLE rollouts (
+        id TEXT PRIMARY KEY,
+        release TEXT NOT NULL,
+        status TEXT NOT NULL,
+        state TEXT NOT NULL,
+        created_ms BIGINT NOT NULL,
+        updated_ms BIGINT NOT NULL
+      )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
