@@ -80,7 +80,10 @@ export function openBufferFile(path: string, options: OpenOptions): Db {
     checkVersion(userVersion(db), path, db);
     db.pragma("journal_mode = WAL");
     db.pragma(`synchronous = ${options.synchronous === "NORMAL" ? "NORMAL" : "FULL"}`);
-    db.pragma("cache_size = -16000"); // 16 MiB page cache: a Pi has the RAM, the SD card is slow
+    // 4 MiB page cache: appends touch only the table's rightmost pages, leases and deletions its
+    // leftmost, and a backlog is read once, in order; 16 MiB filled up while draining a large
+    // backlog (12 MB more RSS) without making the drain faster
+    db.pragma("cache_size = -4000");
     migrate(db, path);
   } catch (error) {
     db.close();

@@ -93,6 +93,8 @@ export class SqliteBuffer implements RecordBuffer {
   #removed: number[] = [];
   readonly #seen: SeenRanges;
   readonly #st: Record<string, Statement>;
+  /** multi-row INSERTs by row count, prepared when first needed */
+  readonly #insertRows: Statement[] = [];
 
   constructor(options: SqliteBufferOptions) {
     this.#options = {
@@ -112,7 +114,6 @@ export class SqliteBuffer implements RecordBuffer {
     this.quarantine = new QuarantineStore(db, this.#options.quarantineMaxRecords, (count) => this.#hooks.dropped?.("quarantine_full", "quarantine", count));
     const st = (sql: string) => db.prepare(sql);
     this.#st = {
-      insert: st("INSERT INTO records (id, ts, kind, device, prio, bytes, body) VALUES (?, ?, ?, ?, ?, ?, ?)"),
       // a group commit's rows go in INSERT_ROWS at a time: one statement step per row costs more
       insertMany: st(`INSERT INTO records (id, ts, kind, device, prio, bytes, body) VALUES ${Array<string>(INSERT_ROWS).fill("(?, ?, ?, ?, ?, ?, ?)").join(", ")}`),
       setMeta: st("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
@@ -161,11 +162,27 @@ export class SqliteBuffer implements RecordBuffer {
     } finally {
       if (lazy) this.#st.syncFull!.run();
     }
-    if (this.#appended.length > 0) this.#hot.addAll(this.#appended);
-    for (const id of this.#removed) this.#hot.delete(id);
+    if (this.#appended.length > 0) {
+      const first = (this.#appended[0] as HotRecord).id;
+      // the tail switched itself off on overflow; it caches again once the sink is close (what it
+      // has not leased before this commit is at most half the tail's bound)
+      if (this.#hot.off && first - 1 - (this.#leases.cursor[NORMAL] as number) <= this.#options.hotTailMaxRecords / 2) this.#hot.resume(first);
+      this.#hot.addAll(this.#appended);
+    }
+    if (this.#removed.length > 0) this.#hot.deleteAll(this.#removed);
     this.#appended = [];
     this.#removed = [];
     return result;
+  }
+
+  /** the INSERT of `count` rows (< INSERT_ROWS: a commit's last rows, in one step, not one per row) */
+  #insertStatement(count: number): Statement {
+    let statement = this.#insertRows[count];
+    if (!statement) {
+      statement = this.db.prepare(`INSERT INTO records (id, ts, kind, device, prio, bytes, body) VALUES ${Array<string>(count).fill("(?, ?, ?, ?, ?, ?, ?)").join(", ")}`);
+      this.#insertRows[count] = statement;
+    }
+    return statement;
   }
 
   #nextTs(): number {
@@ -201,7 +218,7 @@ export class SqliteBuffer implements RecordBuffer {
       stored++;
       storedByKind[record.kind] = (storedByKind[record.kind] ?? 0) + 1;
     }
-    for (let at = 0; at < rows.length; at += INSERT_COLUMNS) this.#st.insert!.run(rows.slice(at, at + INSERT_COLUMNS));
+    if (rows.length > 0) this.#insertStatement(rows.length / INSERT_COLUMNS).run(rows);
     this.#seen.persist();
     this.quarantine.add(quarantine);
     if (stored > 0) {
@@ -298,6 +315,7 @@ export class SqliteBuffer implements RecordBuffer {
       }
       start = end + 1;
     }
+    if (leased.length === ids.length) return; // the usual case: every id was leased
     const deleted = new Set(leased);
     for (const id of ids) {
       if (deleted.has(id)) continue;
@@ -358,10 +376,25 @@ export class SqliteBuffer implements RecordBuffer {
     return this.#seen.forgotten;
   }
 
+  /** ts of the first record of a class after its lease cursor (what the sink's age check needs) */
+  #oldestPendingTs(prio: number): number | undefined {
+    const cursor = this.#leases.cursor[prio] as number;
+    if (prio === PRIORITY && this.#priorityRecords - this.#leases.priority <= 0) return undefined;
+    if (prio === NORMAL && cursor + 1 >= this.#hot.from) {
+      // the hot tail holds every record of the class above the cursor: no query (the sink asks
+      // after every commit while a batch is not full)
+      const hot = this.#hot;
+      for (let index = hot.firstAfter(cursor); index < hot.length; index++) {
+        const record = hot.at(index);
+        if (record !== undefined) return record.ts;
+      }
+      return undefined;
+    }
+    return (this.#st.oldestPending!.get(prio, cursor) as { ts: number } | undefined)?.ts;
+  }
+
   stats(): BufferStats {
-    const oldestPending = [PRIORITY, NORMAL]
-      .map((prio) => (this.#st.oldestPending!.get(prio, this.#leases.cursor[prio]) as { ts: number } | undefined)?.ts)
-      .filter((ts): ts is number => ts !== undefined);
+    const oldestPending = [this.#oldestPendingTs(PRIORITY), this.#oldestPendingTs(NORMAL)].filter((ts): ts is number => ts !== undefined);
     return {
       records: this.#records,
       bytes: this.#bytes,
