@@ -254,6 +254,17 @@ export class Gateway {
   }
 }
 
+/** The gateway's broker credentials, for the extra connections (OTA distributor, fleet sync) that use them. */
+function mqttCredentials(mqtt: GatewayConfig["mqtt"]): { username?: string; password?: string; ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  return {
+    ...(mqtt.username ? { username: mqtt.username } : {}),
+    ...(mqtt.passwordFile ? { password: readFileSync(mqtt.passwordFile, "utf8").trim() } : {}),
+    ...(mqtt.caFile ? { ca: readFileSync(mqtt.caFile) } : {}),
+    ...(mqtt.certFile ? { cert: readFileSync(mqtt.certFile) } : {}),
+    ...(mqtt.keyFile ? { key: readFileSync(mqtt.keyFile) } : {}),
+  };
+}
+
 /** The fleet sync's options from the gateway config: its own MQTT connection with the gateway's credentials. */
 function fleetOptions(config: GatewayConfig, log: Logger, registry: GatewayMetrics["registry"]): FleetSyncOptions {
   const { mqtt, fleet } = config;
@@ -266,14 +277,7 @@ function fleetOptions(config: GatewayConfig, log: Logger, registry: GatewayMetri
     maxDevices: config.limits.maxDevices,
     mqttUrl: mqtt.url,
     clientId: `${mqtt.clientId ?? `vw-gw-${config.gatewayId}`}-fleet`,
-    mqtt: {
-      reconnectPeriod: mqtt.reconnectMs,
-      ...(mqtt.username ? { username: mqtt.username } : {}),
-      ...(mqtt.passwordFile ? { password: readFileSync(mqtt.passwordFile, "utf8").trim() } : {}),
-      ...(mqtt.caFile ? { ca: readFileSync(mqtt.caFile) } : {}),
-      ...(mqtt.certFile ? { cert: readFileSync(mqtt.certFile) } : {}),
-      ...(mqtt.keyFile ? { key: readFileSync(mqtt.keyFile) } : {}),
-    },
+    mqtt: { reconnectPeriod: mqtt.reconnectMs, ...mqttCredentials(mqtt) },
     registry,
     log: log.child({ part: "fleet" }),
   };
@@ -300,14 +304,7 @@ function otaOptions(config: GatewayConfig, log: Logger, registry: GatewayMetrics
       fetchTimeoutMs: ota.fetchTimeoutMs,
       maxDevices: config.limits.maxDevices,
     },
-    mqtt: {
-      reconnectMs: mqtt.reconnectMs,
-      ...(mqtt.username ? { username: mqtt.username } : {}),
-      ...(mqtt.passwordFile ? { password: readFileSync(mqtt.passwordFile, "utf8").trim() } : {}),
-      ...(mqtt.caFile ? { ca: readFileSync(mqtt.caFile) } : {}),
-      ...(mqtt.certFile ? { cert: readFileSync(mqtt.certFile) } : {}),
-      ...(mqtt.keyFile ? { key: readFileSync(mqtt.keyFile) } : {}),
-    },
+    mqtt: { reconnectMs: mqtt.reconnectMs, ...mqttCredentials(mqtt) },
     registry,
     log: log.child({ part: "ota" }),
   };

@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "../command.js";
 import { parseCommandArgs, UsageError } from "../command.js";
+import { StopSignals } from "../stop-signals.js";
 import { buildFleetApp } from "../../cloud/fleet/app.js";
 import { FleetConfigError, loadFleetConfig } from "../../cloud/fleet/load-config.js";
 import { FleetApiError, FleetClient } from "../../cloud/fleet/fleet-client.js";
@@ -74,25 +75,12 @@ async function serve(configPath: string | undefined): Promise<number> {
     }
     throw error;
   }
-  let stopSignal: string | undefined;
-  let onStop: ((signal: string) => void) | undefined;
-  const onSignal = (signal: string) => {
-    if (stopSignal) return;
-    stopSignal = signal;
-    onStop?.(signal);
-  };
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
+  const signals = new StopSignals();
   const app = await buildFleetApp({ config, defaultMetrics: true });
   await app.listen({ host: config.listen.host, port: config.listen.port });
-  return await new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
-      app.log.info({ signal }, "shutting down");
-      app.close().then(() => resolve(0), () => resolve(1));
-    };
-    if (stopSignal) stop(stopSignal);
-    else onStop = stop;
-  });
+  const signal = await signals.next();
+  app.log.info({ signal }, "shutting down");
+  return await app.close().then(() => 0, () => 1);
 }
 
 /** "30m", "2h", "45s", "500ms" -> ms */

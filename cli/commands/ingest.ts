@@ -3,6 +3,7 @@
 // `vibewatch ingest --hash-token` reads a gateway token on stdin and prints the tokenHash for the config.
 import type { Command } from "../command.js";
 import { parseCommandArgs, UsageError } from "../command.js";
+import { StopSignals } from "../stop-signals.js";
 import { build } from "../../cloud/app.js";
 import { ConfigError, loadConfig } from "../../cloud/config/load.js";
 import { existsSync } from "node:fs";
@@ -69,36 +70,20 @@ export const ingestCommand: Command = {
       throw error;
     }
     if (values.check) return await check(values.config ?? "the environment", config);
-    // signals are taken from the first line on: a stop while the service starts is a clean stop too
-    let stopSignal: string | undefined;
-    let onStop: ((signal: string) => void) | undefined;
-    const onSignal = (signal: string) => {
-      if (stopSignal) return;
-      stopSignal = signal;
-      onStop?.(signal);
-    };
-    process.on("SIGTERM", onSignal);
-    process.on("SIGINT", onSignal);
+    const signals = new StopSignals();
     const app = await build({ config, defaultMetrics: true });
     await app.listen({ host: config.listen.host, port: config.listen.port });
     // a storage that is not there at start is said at once (batches get 503 until it answers)
-    if (!stopSignal && !(await app.ingest.writer.ping())) app.log.warn({ storage: storageName(config) }, "storage does not answer: batches get 503 VW_STORAGE_UNAVAILABLE until it does");
-    return await new Promise<number>((resolve) => {
-      const stop = (signal: string): void => {
-        process.off("SIGTERM", onSignal);
-        process.off("SIGINT", onSignal);
-        app.log.info({ signal }, "shutting down: draining in-flight writes");
-        app.close().then(
-          () => resolve(0),
-          (error: unknown) => {
-            app.log.error({ err: error }, "shutdown failed");
-            resolve(1);
-          },
-        );
-      };
-      if (stopSignal) stop(stopSignal);
-      else onStop = stop;
-    });
+    if (!signals.requested && !(await app.ingest.writer.ping())) app.log.warn({ storage: storageName(config) }, "storage does not answer: batches get 503 VW_STORAGE_UNAVAILABLE until it does");
+    const signal = await signals.next();
+    app.log.info({ signal }, "shutting down: draining in-flight writes");
+    try {
+      await app.close();
+      return 0;
+    } catch (error) {
+      app.log.error({ err: error }, "shutdown failed");
+      return 1;
+    }
   },
 };
 

@@ -108,7 +108,7 @@ for (const backend of ["postgres", "sqlite"] as const) {
       const text = await cli(["devices", "--site", "plant-a"]);
       expect(text.code).toBe(0);
       expect(text.stdout.split("\n").filter((line) => line.startsWith("plant-a "))).toHaveLength(DEVICES_PER_SITE);
-    });
+    }, 180_000);
 
     it("refuses an invalid config in the CLI, naming the field, before anything is sent", async () => {
       const before = (await fleet.repo.listDesiredConfigs()).length;
@@ -119,7 +119,7 @@ for (const backend of ["postgres", "sqlite"] as const) {
       expect(unknown.code).toBe(2);
       expect(unknown.stderr).toContain("hop: unknown field");
       expect((await fleet.repo.listDesiredConfigs()).length).toBe(before);
-    });
+    }, 120_000);
 
     it("delivers a site's config to all 10 of its devices, the 5 offline ones when they return, and to none of the other site", async () => {
       const siteA = [...devices.entries()].filter(([k]) => k.startsWith("plant-a/"));
@@ -143,6 +143,6 @@ for (const backend of ["postgres", "sqlite"] as const) {
       for (const [k, runner] of devices) expect({ k, cv: (await runner.stats())?.configVersion }).toEqual({ k, cv: k.startsWith("plant-a/") ? revision : 0 });
       const metrics = await (await fetch(`${fleetUrl}/metrics`)).text();
       expect(metrics).toMatch(/vw_fleet_config_drift\{site="plant-a"\} 0/);
-    });
+    }, 240_000);
   });
 }

@@ -9,8 +9,12 @@ import type { ReadBlock } from "./register-decoding.js";
 
 // modbus-serial is CommonJS and its module.exports is the client class; its typings declare an ES
 // default export instead, which TypeScript (NodeNext) cannot map onto module.exports: load it with
-// require and type it from its own declaration file
-const ModbusRTU = createRequire(import.meta.url)("modbus-serial") as typeof ModbusClient;
+// require and type it from its own declaration file. Loaded on the first connection, not with this
+// module: it extends Buffer.prototype when it loads, which fails in a process whose built-ins SES
+// has frozen (the demo runs the simulator's XS engine beside the gateway), and a gateway without a
+// Modbus source should not pay for it.
+let modbusClass: typeof ModbusClient | undefined;
+const loadModbus = (): typeof ModbusClient => (modbusClass ??= createRequire(import.meta.url)("modbus-serial") as typeof ModbusClient);
 type ModbusRTU = ModbusClient;
 
 /** The guard's margin over the reply timeout, ms. */
@@ -36,6 +40,7 @@ export class ModbusLink {
 
   async connect(): Promise<void> {
     this.close();
+    const ModbusRTU = loadModbus();
     const client = new ModbusRTU();
     this.#lost = false;
     // errors after the connect (socket reset, port gone) mark the link lost; the poller reconnects
