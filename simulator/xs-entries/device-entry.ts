@@ -75,7 +75,29 @@ export interface BootOptions {
 }
 
 /** what a test build of this entry bakes in differently (set at the top level of a fixture entry) */
-export const buildOverrides: { firmwareVersion?: string; sensorPart?: SensorPart; brokerPort?: number } = {};
+export const buildOverrides: {
+  firmwareVersion?: string;
+  sensorPart?: SensorPart;
+  brokerPort?: number;
+  /** a deliberately degraded build: an uncaught exception after this many windows of each boot (the device restarts) */
+  crashAfterWindows?: number;
+} = {};
+
+/** the analyzer of this build: the normal one, or a degraded one that throws after crashAfterWindows windows */
+function analyzerFor(config: ConstructorParameters<typeof VibrationAnalyzer>[0]): VibrationAnalyzer {
+  const crashAfter = buildOverrides.crashAfterWindows ?? 0;
+  if (crashAfter === 0) return new VibrationAnalyzer(config);
+  let windows = 0;
+  class CrashingAnalyzer extends VibrationAnalyzer {
+    override pushBlock(block: Int16Array, count: number, onWindow?: (result: VibrationAnalyzer["result"]) => void): void {
+      super.pushBlock(block, count, (result) => {
+        if (++windows >= crashAfter) throw new Error(`degraded build: crash after ${windows} windows`);
+        onWindow?.(result);
+      });
+    }
+  }
+  return new CrashingAnalyzer(config);
+}
 
 /** the board name the simulated device's OTA agent checks manifests against */
 export const SIM_BOARD = "sim";
@@ -141,7 +163,7 @@ onHostCommand("boot", (message) => {
     if (platform && rollBackPendingBoot(platform, Preference, reason)) return { bootId: 0 };
     throw error;
   }
-  const analyzer = new VibrationAnalyzer({
+  const analyzer = analyzerFor({
     sampleRateHz: sensor.sampleRateHz,
     windowSamples: defaults.windowSamples,
     hopSamples: defaults.hopSamples,
