@@ -98,8 +98,9 @@ export class Gateway {
     this.#limiter = new DeviceRateLimiter(config.limits.ratePerS, config.limits.burst);
     // the source is created below; local publishes happen only once messages flow through it
     const local = new LocalPublisher(config.site, config.gatewayId, { publish: (topic, payload) => this.source.publish(topic, payload) });
-    this.#intake = new Intake(this.buffer, this.#limiter, this.#presence, local, this.metrics, this.log.child({ part: "intake" }), () =>
-      this.sink.nudge(),
+    this.#intake = new Intake(
+      this.buffer, this.#limiter, this.#presence, local, this.metrics, this.log.child({ part: "intake" }), () => this.sink.nudge(),
+      config.fleet.url ? (device, anomalyCenti) => this.fleet?.observeTelemetry(device, anomalyCenti) : undefined,
     );
     this.sources = createSources({ config, metrics: this.metrics, log: this.log.child({ part: "sources" }), store: (records, quarantine) => this.#storeSourceRecords(records, quarantine) });
     const { mqtt } = config;

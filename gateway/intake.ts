@@ -37,6 +37,8 @@ export class Intake {
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
     private readonly afterCommit: () => void,
+    /** each committed telemetry message's anomaly score (centi, null while learning): the fleet sync's health figures, from the decode done here anyway */
+    private readonly onTelemetry?: (device: string, anomalyCenti: number | null) => void,
   ) {}
 
   commit(messages: Pending[]): void {
@@ -44,6 +46,7 @@ export class Intake {
     const quarantine: QuarantineEntry[] = [];
     const alerts: Uint8Array[] = [];
     const events: NewRecord[] = [];
+    const telemetry: { device: string; n: number | null }[] | undefined = this.onTelemetry ? [] : undefined;
     let rateDropped = 0;
     for (const message of messages) {
       const result = classifyMessage(message.topic, message.payload);
@@ -61,6 +64,7 @@ export class Intake {
       if (change) events.push(this.#event(change));
       records.push(result.record);
       if (result.message.kind === "alert") alerts.push(result.record.body);
+      else if (telemetry && result.message.kind === "tele") telemetry.push({ device, n: result.message.payload.n });
     }
     const outcome = this.#append(records.concat(events), quarantine);
     // counted only after the commit: a failed transaction counts nothing (the broker redelivers)
@@ -73,6 +77,7 @@ export class Intake {
       this.local.alert(alert);
       this.metrics.localAlerts.inc();
     }
+    if (telemetry) for (const t of telemetry) this.onTelemetry?.(t.device, t.n);
     if (quarantine.length > 0) this.log.debug({ quarantined: quarantine.length, first: quarantine[0]?.reason }, "messages quarantined");
     this.afterCommit();
   }

@@ -71,10 +71,10 @@ export class FleetSync {
       connectTimeout: 10_000,
       ...options.mqtt,
     });
-    // statuses are retained: every (re)connection learns each device's latest one; telemetry at
-    // QoS 0 only for the health gate's anomaly means (the intake's QoS 1 session carries the data)
-    this.#client.on("connect", () => this.#client.subscribe([deviceFilter("status", options.site), deviceFilter("tele", options.site)], { qos: 0 }));
-    this.#client.on("message", (topic, payload) => (topic.endsWith("/tele") ? this.#onTelemetry(topic, payload) : this.#onStatus(topic, payload)));
+    // statuses are retained: every (re)connection learns each device's latest one (telemetry's
+    // anomaly scores come from the intake, which decodes every message anyway: observeTelemetry)
+    this.#client.on("connect", () => this.#client.subscribe(deviceFilter("status", options.site), { qos: 1 }));
+    this.#client.on("message", (topic, payload) => this.#onStatus(topic, payload));
     this.#client.on("error", (error) => options.log.warn({ err: error }, "fleet sync mqtt error"));
   }
 
@@ -88,19 +88,17 @@ export class FleetSync {
     return this.#reports;
   }
 
-  #onTelemetry(topic: string, payload: Buffer): void {
-    const parsed = parseDeviceTopic(topic);
-    if (!parsed || !this.#reports.has(parsed.device)) return;
-    try {
-      const message = decodeDeviceMessage("tele", payload, parsed.device);
-      if (message.kind !== "tele" || message.payload.n === null) return;
-      const entry = this.#anomaly.get(parsed.device) ?? { sum: 0, count: 0 };
-      entry.sum += message.payload.n / 100;
-      entry.count++;
-      this.#anomaly.set(parsed.device, entry);
-    } catch {
-      // the intake counts and quarantines bad telemetry
-    }
+  /** a committed telemetry message's anomaly score (centi; null while the device learns), from the intake */
+  observeTelemetry(device: string, anomalyCenti: number | null): void {
+    const report = this.#reports.get(device);
+    if (!report) return;
+    // telemetry is hearing from the device too: the report is newer (the fleet keeps the newest)
+    report.seenMs = Date.now();
+    if (anomalyCenti === null) return;
+    const entry = this.#anomaly.get(device) ?? { sum: 0, count: 0 };
+    entry.sum += anomalyCenti / 100;
+    entry.count++;
+    this.#anomaly.set(device, entry);
   }
 
   #onStatus(topic: string, payload: Buffer): void {
